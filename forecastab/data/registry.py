@@ -1,0 +1,185 @@
+"""Bundled datasets: real series shipped with the project or with statsmodels, and seeded generators.
+
+``load_dataset(name)`` returns the time-indexed DataFrame and the default target; nothing is
+downloaded, everything works offline.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from forecastab.data import synthetic
+from forecastab.errors import DataError, unknown_name
+
+
+def datasets_dir() -> Path:
+    """The folder of bundled data files (``FORECASTAB_DATASETS`` overrides it)."""
+    override = os.environ.get("FORECASTAB_DATASETS")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "datasets"
+
+
+def _etth1() -> pd.DataFrame:
+    path = datasets_dir() / "ETTh1.csv"
+    if not path.exists():
+        raise DataError(f"bundled file {path} is missing; reinstall from a full checkout or set FORECASTAB_DATASETS")
+    frame = pd.read_csv(path, parse_dates=["date"], index_col="date")
+    frame.index.freq = "h"
+    return frame
+
+
+def _statsmodels(name: str, column: str, time: str | None, freq: str | None) -> pd.DataFrame:
+    import statsmodels.api as sm
+
+    frame = getattr(sm.datasets, name).load_pandas().data
+    if time is not None:
+        years = frame.pop(time).astype(int).astype(str)
+        frame.index = pd.DatetimeIndex(pd.to_datetime(years, format="%Y"), name=time, freq=freq)
+    return frame[[column]].astype(float)
+
+
+def _co2() -> pd.DataFrame:
+    import statsmodels.api as sm
+
+    frame = sm.datasets.co2.load_pandas().data.astype(float)
+    frame.index = pd.DatetimeIndex(frame.index, name="date", freq="W-SAT")
+    return frame
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a bundled dataset is and where it comes from."""
+
+    name: str
+    loader: Callable[[], pd.DataFrame]
+    target: str
+    source: str
+    license: str
+    description: str
+    season_length: int | None = None
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in [
+        DatasetInfo(
+            "etth1",
+            _etth1,
+            "OT",
+            "ETDataset (Zhou et al., Informer, AAAI 2021), datasets/ETTh1.csv",
+            "CC BY-ND 4.0",
+            "electricity transformer temperature, hourly, 2016-07 to 2018-06; OT is oil temperature",
+            24,
+        ),
+        DatasetInfo(
+            "sunspots",
+            lambda: _statsmodels("sunspots", "SUNACTIVITY", "YEAR", "YS-JAN"),
+            "SUNACTIVITY",
+            "statsmodels.datasets.sunspots",
+            "public domain",
+            "yearly mean sunspot number 1700-2008; the solar cycle is about 11 years",
+            11,
+        ),
+        DatasetInfo(
+            "co2",
+            _co2,
+            "co2",
+            "statsmodels.datasets.co2 (Mauna Loa)",
+            "public domain",
+            "weekly atmospheric CO2 1958-2001; 59 missing weeks, so use fill_missing",
+            52,
+        ),
+        DatasetInfo(
+            "nile",
+            lambda: _statsmodels("nile", "volume", "year", "YS-JAN"),
+            "volume",
+            "statsmodels.datasets.nile",
+            "public domain",
+            "yearly Nile flow at Aswan 1871-1970",
+            None,
+        ),
+        DatasetInfo(
+            "mackey_glass",
+            synthetic.mackey_glass,
+            "x",
+            "generated: Mackey-Glass delay equation, tau 17",
+            "generated",
+            "mildly chaotic delay-differential series, seeded",
+            None,
+        ),
+        DatasetInfo(
+            "lorenz",
+            synthetic.lorenz,
+            "x",
+            "generated: Lorenz system, x component, RK4",
+            "generated",
+            "chaotic series, seeded",
+            None,
+        ),
+        DatasetInfo(
+            "ar",
+            synthetic.ar,
+            "x",
+            "generated: stationary AR(3)",
+            "generated",
+            "linear autoregressive process, seeded",
+            None,
+        ),
+        DatasetInfo(
+            "sine",
+            synthetic.sine,
+            "x",
+            "generated: sum of daily and weekly sines plus noise",
+            "generated",
+            "noisy multi-period series on an hourly index, seeded",
+            24,
+        ),
+    ]
+}
+
+
+def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
+    """A bundled dataset and its default target column.
+
+    Args:
+        name: one of ``list_datasets()["name"]``.
+
+    Returns:
+        ``(frame, target)``: the time-indexed DataFrame and the name of its default target.
+
+    Raises:
+        DataError: for an unknown name, suggesting the nearest one.
+
+    >>> frame, target = load_dataset("nile")
+    >>> target, len(frame)
+    ('volume', 100)
+    """
+    if name not in DATASETS:
+        raise DataError(unknown_name("dataset", name, DATASETS))
+    info = DATASETS[name]
+    return info.loader(), info.target
+
+
+def list_datasets() -> pd.DataFrame:
+    """One row per bundled dataset: name, length, frequency, columns, target, source, license."""
+    rows = []
+    for info in DATASETS.values():
+        frame = info.loader()
+        freq = getattr(frame.index, "freqstr", None) or "step"
+        rows.append(
+            {
+                "name": info.name,
+                "length": len(frame),
+                "frequency": freq,
+                "columns": ", ".join(frame.columns),
+                "target": info.target,
+                "source": info.source,
+                "license": info.license,
+                "description": info.description,
+            }
+        )
+    return pd.DataFrame(rows)

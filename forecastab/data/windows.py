@@ -1,0 +1,109 @@
+"""Windows over a series as zero-copy views, and the window dataset the loaders draw from.
+
+A window at origin ``t`` is the context ``values[t-L+1 : t+1]`` followed by the horizon
+``values[t+1 : t+H+1]``. Every window is a strided view into the one series array: building all
+windows of a long series costs no copy and no Python loop over origins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from numpy.lib.stride_tricks import sliding_window_view
+from torch import Tensor
+from torch.utils.data import Dataset
+
+
+def window_view(values: np.ndarray, length: int) -> np.ndarray:
+    """All windows of ``length`` consecutive rows, as a read-only view.
+
+    Args:
+        values: the series, shape ``(T, C)``.
+        length: rows per window.
+
+    Returns:
+        An array of shape ``(T - length + 1, length, C)`` sharing memory with ``values``.
+
+    >>> x = np.arange(10.0).reshape(5, 2)
+    >>> w = window_view(x, 3)
+    >>> w.shape, np.shares_memory(w, x)
+    ((3, 3, 2), True)
+    >>> w[1].tolist()
+    [[2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]
+    """
+    if values.ndim != 2:
+        raise ValueError(f"expected a (T, C) array, got shape {values.shape}")
+    return sliding_window_view(values, length, axis=0).transpose(0, 2, 1)  # (T-length+1, length, C)
+
+
+def origin_windows(
+    values: np.ndarray, origins: np.ndarray, context_length: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Contexts and targets at the given origins.
+
+    The whole-window view is zero-copy; indexing it with an array of origins gathers only the
+    requested windows (use :func:`window_view` directly when every origin is wanted).
+
+    Args:
+        values: the series, shape ``(T, C)``.
+        origins: row indices of the last observed value of each forecast, shape ``(N,)``.
+        context_length: ``L``, rows of context.
+        horizon: ``H``, rows ahead.
+
+    Returns:
+        ``(contexts, targets)`` of shapes ``(N, L, C)`` and ``(N, H, C)``.
+
+    >>> x = np.arange(8.0)[:, None]
+    >>> c, y = origin_windows(x, np.array([2, 4]), context_length=2, horizon=3)
+    >>> c[:, :, 0].tolist(), y[:, :, 0].tolist()
+    ([[1.0, 2.0], [3.0, 4.0]], [[3.0, 4.0, 5.0], [5.0, 6.0, 7.0]])
+    """
+    origins = np.asarray(origins, dtype=np.int64)
+    windows = window_view(values, context_length + horizon)  # (T-L-H+1, L+H, C)
+    starts = origins - context_length + 1
+    if len(origins) and (starts.min() < 0 or starts.max() >= len(windows)):
+        raise IndexError(
+            f"origins must lie in [{context_length - 1}, {len(values) - horizon - 1}] "
+            f"for context {context_length} and horizon {horizon} on {len(values)} rows"
+        )
+    if len(origins) and np.all(np.diff(starts) == 1):
+        picked = windows[starts[0] : starts[-1] + 1]  # contiguous origins: still a view
+    else:
+        picked = windows[starts]  # (N, L+H, C)
+    return picked[:, :context_length], picked[:, context_length:]
+
+
+class WindowDataset(Dataset):
+    """``(context, target)`` pairs at fixed origins, drawn from one tensor by batched indexing.
+
+    ``__getitems__`` lets a DataLoader fetch a whole batch with a single gather instead of
+    collating ``batch_size`` small tensors.
+    """
+
+    def __init__(self, values: np.ndarray, origins: np.ndarray, context_length: int, horizon: int):
+        self.series = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+        self.origins = torch.as_tensor(np.asarray(origins, dtype=np.int64))
+        self.context_length = context_length
+        self.horizon = horizon
+        # (T-L-H+1, C, L+H) view of the series tensor, no copy
+        self.windows = self.series.unfold(0, context_length + horizon, 1)
+
+    def __len__(self) -> int:
+        return len(self.origins)
+
+    def _gather(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        starts = self.origins[index] - self.context_length + 1
+        batch = self.windows[starts].transpose(1, 2)  # (B, L+H, C)
+        return batch[:, : self.context_length], batch[:, self.context_length :]
+
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
+        context, target = self._gather(torch.tensor([i]))
+        return context[0], target[0]
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
+        return self._gather(torch.as_tensor(indices))
+
+
+def collate_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """Collate function for :class:`WindowDataset`, whose ``__getitems__`` already batches."""
+    return batch
