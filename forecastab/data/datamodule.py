@@ -26,7 +26,19 @@ from forecastab.data.validation import FillMissing, validate_series
 from forecastab.data.windows import WindowDataset, collate_batch, origin_windows
 from forecastab.errors import DataError, unknown_name
 
-_SEASON_BY_FREQ = {"h": 24, "15min": 96, "D": 7, "B": 5, "W": 52, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4}
+_SEASON_BY_FREQ = {
+    "h": 24,
+    "15min": 96,
+    "D": 7,
+    "B": 5,
+    "W": 52,
+    "M": 12,
+    "MS": 12,
+    "ME": 12,
+    "Q": 4,
+    "QS": 4,
+    "QE": 4,
+}
 
 DEFAULT_SPLIT = {"train": 0.7, "val": 0.1, "test": 0.2}
 
@@ -38,7 +50,9 @@ def season_from_index(index: pd.Index) -> int | None:
     freq = index.freqstr or pd.infer_freq(index)
     if freq is None:
         return None
-    return _SEASON_BY_FREQ.get(freq.split("-")[0].upper() if freq[0] in "wW" else freq.split("-")[0])
+    return _SEASON_BY_FREQ.get(
+        freq.split("-")[0].upper() if freq[0] in "wW" else freq.split("-")[0]
+    )
 
 
 def _resolve_source(data: pd.DataFrame | str | Path, target, season_length):
@@ -106,7 +120,11 @@ class WindowDataModule(pl.LightningDataModule):
             raise DataError(f"stride must be a positive integer, got {stride!r}")
         source, target, self.name, season = _resolve_source(data, target, season_length)
         self.series = validate_series(
-            source, target=target, time_column=time_column, fill_missing=fill_missing, allow_irregular=allow_irregular
+            source,
+            target=target,
+            time_column=time_column,
+            fill_missing=fill_missing,
+            allow_irregular=allow_irregular,
         )
         self.context_length = int(context_length)
         self.horizon = int(horizon)
@@ -127,7 +145,10 @@ class WindowDataModule(pl.LightningDataModule):
         length = len(self.series)
         if isinstance(split, str):
             if split not in PROTOCOLS:
-                raise DataError(unknown_name("split protocol", split, PROTOCOLS) + "; or give fractions {train, val, test}")
+                raise DataError(
+                    unknown_name("split protocol", split, PROTOCOLS)
+                    + "; or give fractions {train, val, test}"
+                )
             borders = informer_borders(self.index, length)
             if not split_is_usable(borders, self.context_length, self.horizon):
                 raise DataError(
@@ -136,7 +157,9 @@ class WindowDataModule(pl.LightningDataModule):
                 )
             return borders
         if not isinstance(split, Mapping):
-            raise DataError(f"split must be fractions {{train, val, test}} or a protocol name, got {split!r}")
+            raise DataError(
+                f"split must be fractions {{train, val, test}} or a protocol name, got {split!r}"
+            )
         borders = fraction_borders(length, split)
         if not split_is_usable(borders, self.context_length, self.horizon):
             need = minimum_length(self.context_length, self.horizon, split)
@@ -162,17 +185,25 @@ class WindowDataModule(pl.LightningDataModule):
         if bounds is None:
             return np.empty(0, dtype=np.int64)
         start, stop = bounds
-        first = self.context_length - 1 if split == "train" else max(start - 1, self.context_length - 1)
+        first = (
+            self.context_length - 1 if split == "train" else max(start - 1, self.context_length - 1)
+        )
         last = stop - self.horizon - 1
-        return np.arange(first, last + 1, stride or (1 if split == "train" else self.stride), dtype=np.int64)
+        return np.arange(
+            first, last + 1, stride or (1 if split == "train" else self.stride), dtype=np.int64
+        )
 
     def origin_timestamps(self, split: str = "test", stride: int | None = None) -> pd.Index:
         """The time of each origin in a split (the last observed time of each forecast)."""
         return self.index[self.origins(split, stride)]
 
-    def windows(self, split: str = "test", stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def windows(
+        self, split: str = "test", stride: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Scaled ``(contexts (N, L, C), targets (N, H, C))`` at a split's origins."""
-        return origin_windows(self.values, self.origins(split, stride), self.context_length, self.horizon)
+        return origin_windows(
+            self.values, self.origins(split, stride), self.context_length, self.horizon
+        )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader | None:
         origins = self.origins(split)

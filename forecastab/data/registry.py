@@ -26,7 +26,9 @@ def datasets_dir() -> Path:
 def _etth1() -> pd.DataFrame:
     path = datasets_dir() / "ETTh1.csv"
     if not path.exists():
-        raise DataError(f"bundled file {path} is missing; reinstall from a full checkout or set FORECASTAB_DATASETS")
+        raise DataError(
+            f"bundled file {path} is missing; reinstall from a full checkout or set FORECASTAB_DATASETS"
+        )
     frame = pd.read_csv(path, parse_dates=["date"], index_col="date")
     frame.index.freq = "h"
     return frame

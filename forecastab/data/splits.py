@@ -52,16 +52,27 @@ def check_fractions(split: Mapping[str, float]) -> dict[str, float]:
         if key not in split or split[key] is None:
             continue
         value = split[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise DataError(f"split fraction '{key}' must be a number between 0 and 1, got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise DataError(
+                f"split fraction '{key}' must be a number between 0 and 1, got {value!r}"
+            )
         fractions[key] = float(value)
     for key in ("train", "test"):
         if fractions.get(key, 0.0) <= 0:
-            raise DataError(f"split needs a positive '{key}' fraction, e.g. {{train: 0.7, test: 0.3}}")
+            raise DataError(
+                f"split needs a positive '{key}' fraction, e.g. {{train: 0.7, test: 0.3}}"
+            )
     total = sum(fractions.values())
     if total > 1 + 1e-9:
         parts = " + ".join(f"{k} {v:g}" for k, v in fractions.items())
-        raise DataError(f"split fractions add up to {total:g} ({parts}); they must add up to at most 1")
+        raise DataError(
+            f"split fractions add up to {total:g} ({parts}); they must add up to at most 1"
+        )
     return fractions
 
 
@@ -93,9 +104,13 @@ def informer_borders(index: pd.Index, length: int) -> Borders:
             "use split fractions such as {train: 0.7, val: 0.1, test: 0.2}"
         )
     month = 30 * per_day
-    borders = Borders(train=(0, 12 * month), val=(12 * month, 16 * month), test=(16 * month, 20 * month))
+    borders = Borders(
+        train=(0, 12 * month), val=(12 * month, 16 * month), test=(16 * month, 20 * month)
+    )
     if length < borders.test[1]:
-        raise DataError(f"the informer protocol needs at least {borders.test[1]} rows, the series has {length}")
+        raise DataError(
+            f"the informer protocol needs at least {borders.test[1]} rows, the series has {length}"
+        )
     return borders
 
 
@@ -111,8 +126,10 @@ def minimum_length(context_length: int, horizon: int, split: Mapping[str, float]
 def split_is_usable(borders: Borders, context_length: int, horizon: int) -> bool:
     train_rows = borders.train[1] - borders.train[0]
     others = [b for b in (borders.val, borders.test) if b is not None]
-    return train_rows >= context_length + horizon and all(stop - start >= horizon for start, stop in others) and (
-        borders.test[0] - context_length + 1 >= 0
+    return (
+        train_rows >= context_length + horizon
+        and all(stop - start >= horizon for start, stop in others)
+        and (borders.test[0] - context_length + 1 >= 0)
     )
 
 

@@ -48,8 +48,15 @@ def mackey_glass(
     """
     delay = int(round(tau / dt))
     every = int(round(sample_every / dt))
-    if delay < 1 or every < 1 or not np.isclose(delay * dt, tau) or not np.isclose(every * dt, sample_every):
-        raise ConfigError(f"mackey_glass: tau ({tau}) and sample_every ({sample_every}) must be multiples of dt ({dt})")
+    if (
+        delay < 1
+        or every < 1
+        or not np.isclose(delay * dt, tau)
+        or not np.isclose(every * dt, sample_every)
+    ):
+        raise ConfigError(
+            f"mackey_glass: tau ({tau}) and sample_every ({sample_every}) must be multiples of dt ({dt})"
+        )
     rng = np.random.default_rng(seed)
     steps = (length + burn_in) * every
     x = np.empty(delay + steps + 1)
@@ -98,7 +105,9 @@ def lorenz(
     state = np.array([1.0, 1.0, 1.0]) + rng.standard_normal(3)
 
     def deriv(s: np.ndarray) -> np.ndarray:
-        return np.array([sigma * (s[1] - s[0]), s[0] * (rho - s[2]) - s[1], s[0] * s[1] - beta * s[2]])
+        return np.array(
+            [sigma * (s[1] - s[0]), s[0] * (rho - s[2]) - s[1], s[0] * s[1] - beta * s[2]]
+        )
 
     out = np.empty(length + burn_in)
     for i in range(length + burn_in):
@@ -156,7 +165,9 @@ def sine(
     The default periods are a day and a week of hourly data.
     """
     if len(periods) != len(amplitudes):
-        raise ConfigError(f"sine: {len(periods)} periods but {len(amplitudes)} amplitudes; give one amplitude per period")
+        raise ConfigError(
+            f"sine: {len(periods)} periods but {len(amplitudes)} amplitudes; give one amplitude per period"
+        )
     rng = np.random.default_rng(seed)
     t = np.arange(length)
     phases = rng.uniform(0, 2 * np.pi, len(periods))

@@ -22,16 +22,22 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV file, turning pandas' failures into one readable line."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"file not found: {path}; check the path (relative paths start at the current folder)")
+        raise DataError(
+            f"file not found: {path}; check the path (relative paths start at the current folder)"
+        )
     if path.is_dir():
         raise DataError(f"{path} is a folder, not a CSV file; give the path of the file")
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path} is empty; a CSV needs a header row and at least one data row") from None
+        raise DataError(
+            f"{path} is empty; a CSV needs a header row and at least one data row"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         detail = str(exc).strip().splitlines()[-1]
-        raise DataError(f"{path} is not a readable CSV ({detail}); fix the file so every row has the header's columns") from None
+        raise DataError(
+            f"{path} is not a readable CSV ({detail}); fix the file so every row has the header's columns"
+        ) from None
     if frame.empty:
         raise DataError(f"{path} has a header but no data rows; add rows below the header")
     return frame
@@ -48,7 +54,9 @@ def _parse_time(frame: pd.DataFrame, time_column: str, where: str) -> pd.Index:
     if pd.api.types.is_numeric_dtype(raw):
         if raw.isna().any():
             row = int(np.flatnonzero(raw.isna().to_numpy())[0])
-            raise DataError(f"{where}time column '{time_column}' is empty at row {row}; every row needs a time")
+            raise DataError(
+                f"{where}time column '{time_column}' is empty at row {row}; every row needs a time"
+            )
         return pd.Index(raw.to_numpy(), name=time_column)
     parsed = pd.to_datetime(raw, errors="coerce")
     bad = parsed.isna().to_numpy()
@@ -69,7 +77,9 @@ def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
     zero = steps == steps.dtype.type(0)
     if zero.any():
         row = int(np.flatnonzero(zero)[0]) + 1
-        raise DataError(f"{where}duplicate timestamp {index[row]} at row {row}; remove or aggregate the duplicates")
+        raise DataError(
+            f"{where}duplicate timestamp {index[row]} at row {row}; remove or aggregate the duplicates"
+        )
     backwards = steps < steps.dtype.type(0)
     if backwards.any():
         row = int(np.flatnonzero(backwards)[0]) + 1
@@ -84,7 +94,9 @@ def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
     off = steps != usual
     if off.any():
         row = int(np.flatnonzero(off)[0]) + 1
-        gap = pd.Timedelta(steps[row - 1]) if isinstance(index, pd.DatetimeIndex) else steps[row - 1]
+        gap = (
+            pd.Timedelta(steps[row - 1]) if isinstance(index, pd.DatetimeIndex) else steps[row - 1]
+        )
         usual_text = pd.Timedelta(usual) if isinstance(index, pd.DatetimeIndex) else usual
         raise DataError(
             f"{where}timestamps are irregular: a step of {gap} before row {row} ({index[row]}) where {usual_text} is usual; "
@@ -140,13 +152,17 @@ def validate_series(
     else:
         raise DataError(f"expected a CSV path or a pandas DataFrame, got {type(data).__name__}")
     if fill_missing is not None and fill_missing not in FILL_OPTIONS:
-        raise DataError(f"fill_missing must be one of {', '.join(FILL_OPTIONS)}, got {fill_missing!r}")
+        raise DataError(
+            f"fill_missing must be one of {', '.join(FILL_OPTIONS)}, got {fill_missing!r}"
+        )
 
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
     if time_column is not None:
         if time_column not in columns:
-            raise DataError(f"{where}unknown time column '{time_column}'; available columns: {', '.join(columns)}")
+            raise DataError(
+                f"{where}unknown time column '{time_column}'; available columns: {', '.join(columns)}"
+            )
         index = _parse_time(frame, time_column, where)
         frame = frame.drop(columns=time_column)
     else:
@@ -155,7 +171,9 @@ def validate_series(
     if targets is None:
         targets = list(frame.columns)
         if not targets:
-            raise DataError(f"{where}no columns left to forecast besides the time column '{time_column}'")
+            raise DataError(
+                f"{where}no columns left to forecast besides the time column '{time_column}'"
+            )
     missing = [t for t in targets if t not in frame.columns]
     if missing:
         raise DataError(
@@ -165,7 +183,9 @@ def validate_series(
     values = {}
     for column in targets:
         raw = frame[column]
-        numeric = pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
+        numeric = (
+            pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
+        )
         bad = numeric.isna().to_numpy() & raw.notna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -189,5 +209,7 @@ def validate_series(
             )
         series = _fill(series, fill_missing)
         if series.empty or not np.isfinite(series.to_numpy()).all():
-            raise DataError(f"{where}a target column has no finite values at all; choose another target column")
+            raise DataError(
+                f"{where}a target column has no finite values at all; choose another target column"
+            )
     return series
