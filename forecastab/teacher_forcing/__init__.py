@@ -1,0 +1,42 @@
+"""Teacher forcing: the one rollout loop, ratio schedules and the callback that applies them."""
+
+from forecastab.teacher_forcing.callback import TeacherForcingScheduler
+from forecastab.teacher_forcing.rollout import Rollout, rollout
+from forecastab.teacher_forcing.schedules import (
+    SCHEDULES,
+    UNITS,
+    CallableSchedule,
+    Constant,
+    Exponential,
+    Flipped,
+    InverseSigmoid,
+    Linear,
+    Schedule,
+    constant,
+    exponential,
+    flipped,
+    inverse_sigmoid,
+    linear,
+    schedule_from_spec,
+)
+
+__all__ = [
+    "SCHEDULES",
+    "UNITS",
+    "CallableSchedule",
+    "Constant",
+    "Exponential",
+    "Flipped",
+    "InverseSigmoid",
+    "Linear",
+    "Rollout",
+    "Schedule",
+    "TeacherForcingScheduler",
+    "constant",
+    "exponential",
+    "flipped",
+    "inverse_sigmoid",
+    "linear",
+    "rollout",
+    "schedule_from_spec",
+]
