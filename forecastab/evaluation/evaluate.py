@@ -1,0 +1,261 @@
+"""Horizon evaluation of any forecaster over every origin of a split.
+
+:func:`evaluate` asks the forecaster for all origins at once through the uniform
+``predict_origins`` interface (neural models and baselines alike), once per mode, and turns
+the errors into a tidy per-step table: one row per ``(dataset, model, strategy, seed, mode,
+step, metric)``. Free running, the honest mode, is always evaluated.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from forecastab.data.windows import window_view
+from forecastab.errors import ConfigError, DataError, unknown_name
+from forecastab.evaluation.metrics import NEEDS_TRAIN, MetricValues, get_metric
+from forecastab.evaluation.uncertainty import bootstrap_interval
+
+MODES = ("free_running", "teacher_forced")
+UNITS = ("original", "scaled")
+TABLE_COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
+INTERVAL_COLUMNS = [*TABLE_COLUMNS, "lower", "upper"]
+LABEL_KEYS = ("dataset", "model", "strategy", "seed")
+
+
+class Forecaster(Protocol):
+    """The uniform forecast interface every neural model and baseline implements."""
+
+    name: str
+    supported_modes: tuple[str, ...]
+
+    def predict_origins(
+        self,
+        values: np.ndarray,
+        origins: np.ndarray,
+        *,
+        context_length: int,
+        horizon: int,
+        mode: str = "free_running",
+    ) -> np.ndarray: ...
+
+
+@dataclass
+class Evaluation:
+    """The result of :func:`evaluate`.
+
+    Attributes:
+        table: tidy per-step metrics, columns ``dataset, model, strategy, seed, mode, step,
+            metric, value`` (``value`` = mean over origins and target columns).
+        intervals: the same rows plus ``lower, upper`` bootstrap bounds (empty without
+            bootstrap).
+        errors: mode -> signed errors ``predictions - targets``, shape ``(N, H, C)``.
+        predictions: mode -> forecasts ``(N, H, C)`` in the evaluation units.
+        targets: ``(N, H, C)`` true values in the evaluation units.
+        origins: ``(N,)`` the origins evaluated.
+        diverged: some rollout produced inf or NaN.
+        diverged_modes: the modes whose rollout diverged.
+        units: ``original`` or ``scaled``.
+    """
+
+    table: pd.DataFrame
+    intervals: pd.DataFrame
+    errors: dict[str, np.ndarray]
+    predictions: dict[str, np.ndarray]
+    targets: np.ndarray
+    origins: np.ndarray
+    diverged: bool = False
+    diverged_modes: tuple[str, ...] = ()
+    units: str = "original"
+    labels: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes evaluated, free running first."""
+        return tuple(self.errors)
+
+
+def _resolve_modes(modes: Sequence[str] | str, forecaster: Forecaster) -> list[str]:
+    if isinstance(modes, str):
+        modes = (modes,)
+    for mode in modes:
+        if mode not in MODES:
+            raise ConfigError(unknown_name("evaluation mode", mode, MODES))
+    supported = tuple(getattr(forecaster, "supported_modes", ("free_running",)))
+    wanted = ["free_running", *(m for m in modes if m != "free_running")]
+    return [m for m in dict.fromkeys(wanted) if m == "free_running" or m in supported]
+
+
+def _resolve_labels(
+    labels: Mapping[str, Any] | None, forecaster: Forecaster, data: Any
+) -> dict[str, Any]:
+    resolved: dict[str, Any] = {
+        "dataset": getattr(data, "name", "data"),
+        "model": getattr(forecaster, "name", type(forecaster).__name__),
+        "strategy": "baseline" if getattr(forecaster, "is_baseline", False) else "default",
+        "seed": 0,
+    }
+    for key, value in (labels or {}).items():
+        if key not in LABEL_KEYS:
+            raise ConfigError(unknown_name("label", key, LABEL_KEYS))
+        resolved[key] = value
+    return resolved
+
+
+def _to_units(scaled: np.ndarray, data: Any, units: str) -> np.ndarray:
+    if units == "scaled":
+        return np.asarray(scaled, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(data.scaler.inverse_transform(scaled), dtype=np.float64)
+
+
+def evaluate(
+    forecaster: Forecaster,
+    data: Any,
+    *,
+    modes: Sequence[str] | str = ("free_running",),
+    metrics: Sequence[str] | str = ("mae", "rmse"),
+    units: str = "original",
+    stride: int = 1,
+    split: str = "test",
+    labels: Mapping[str, Any] | None = None,
+    n_bootstrap: int = 0,
+    confidence: float = 0.95,
+    seed: int = 0,
+    season_length: int | None = None,
+) -> Evaluation:
+    """Roll the forecaster out over every origin of a split and tabulate per-step metrics.
+
+    The forecaster gets the scaled series ``data.values`` and all origins in one call per mode
+    (it batches internally). Targets are gathered from a zero-copy window view of the series.
+    Modes the forecaster does not support are skipped; ``free_running`` is always evaluated.
+    A rollout with inf or NaN values is reported (``diverged``, a warning, NaN or inf in the
+    table), never raised.
+
+    Args:
+        forecaster: any object with the uniform ``predict_origins`` interface, ``name`` and
+            ``supported_modes`` (``is_baseline=True`` marks a baseline).
+        data: a ``WindowDataModule`` (or an object with its attributes: ``values``,
+            ``raw_values``, ``scaler``, ``context_length``, ``horizon``, ``origins``, ``name``,
+            ``borders``, ``season_length``).
+        modes: ``free_running`` and/or ``teacher_forced``.
+        metrics: names from :data:`forecastab.evaluation.metrics.METRICS`.
+        units: ``original`` (inverse-transformed) or ``scaled`` (train-fitted z-scores).
+        stride: take every ``stride``-th origin.
+        split: the split whose origins are evaluated (``test`` or ``val``).
+        labels: overrides for the ``dataset, model, strategy, seed`` columns; defaults are
+            ``data.name``, ``forecaster.name``, ``baseline`` for baselines else ``default``,
+            and 0.
+        n_bootstrap: resamples of the origins for the confidence bands (0: no bands).
+        confidence: coverage of the bands.
+        seed: seed of the bootstrap.
+        season_length: MASE season; defaults to ``data.season_length`` (1 when unknown).
+
+    Returns:
+        An :class:`Evaluation`.
+
+    Raises:
+        ConfigError: an unknown mode, metric, unit or label key.
+        DataError: the forecaster returned predictions of the wrong shape.
+    """
+    metric_names = [metrics] if isinstance(metrics, str) else list(metrics)
+    metric_fns = {name: get_metric(name) for name in metric_names}
+    if units not in UNITS:
+        raise ConfigError(unknown_name("units", units, UNITS))
+    if stride < 1:
+        raise ConfigError(f"stride must be a positive integer, got {stride}")
+    evaluated_modes = _resolve_modes(modes, forecaster)
+    resolved_labels = _resolve_labels(labels, forecaster, data)
+    context_length, horizon = int(data.context_length), int(data.horizon)
+    if season_length is None:
+        season_length = getattr(data, "season_length", None) or 1
+
+    values = np.asarray(data.values)  # (T, C) scaled
+    series = values if units == "scaled" else np.asarray(data.raw_values)  # (T, C)
+    origins = np.asarray(data.origins(split=split, stride=stride), dtype=np.int64)  # (N,)
+    if len(origins) == 0:
+        raise DataError(f"split '{split}' has no origins at horizon {horizon}")
+    if origins.min() < context_length - 1 or origins.max() + horizon >= len(series):
+        raise DataError(
+            f"origins must lie in [{context_length - 1}, {len(series) - horizon - 1}] for "
+            f"context {context_length} and horizon {horizon} on {len(series)} rows"
+        )
+    targets = np.asarray(window_view(series, horizon)[origins + 1], dtype=np.float64)  # (N, H, C)
+    train = None
+    if NEEDS_TRAIN & metric_fns.keys():
+        start, stop = data.borders.train
+        train = series[start:stop]  # (T_train, C)
+
+    errors: dict[str, np.ndarray] = {}
+    predictions: dict[str, np.ndarray] = {}
+    diverged_modes: list[str] = []
+    rows: list[pd.DataFrame] = []
+    interval_rows: list[pd.DataFrame] = []
+    steps = np.arange(1, horizon + 1)
+    for mode in evaluated_modes:
+        scaled = forecaster.predict_origins(
+            values, origins, context_length=context_length, horizon=horizon, mode=mode
+        )
+        scaled = np.asarray(scaled)
+        if scaled.shape != targets.shape:
+            raise DataError(
+                f"forecaster '{resolved_labels['model']}' returned predictions of shape "
+                f"{scaled.shape} in mode {mode}; expected (N, H, C) = {targets.shape}"
+            )
+        forecast = _to_units(scaled, data, units)  # (N, H, C)
+        with np.errstate(invalid="ignore", over="ignore"):
+            error = forecast - targets  # (N, H, C)
+        finite = np.isfinite(error).all(axis=(1, 2))  # (N,)
+        if not finite.all():
+            diverged_modes.append(mode)
+            warnings.warn(
+                f"{resolved_labels['model']} diverged in {mode} mode: "
+                f"{int((~finite).sum())} of {len(finite)} rollouts hold inf or NaN; "
+                "their metrics are reported as NaN or inf",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        predictions[mode], errors[mode] = forecast, error
+        for name, metric in metric_fns.items():
+            result: MetricValues = metric(
+                forecast, targets, train=train, season_length=season_length
+            )
+            frame = pd.DataFrame(
+                {
+                    **resolved_labels,
+                    "mode": mode,
+                    "step": steps,
+                    "metric": name,
+                    "value": result.per_step,
+                }
+            )
+            rows.append(frame)
+            if n_bootstrap:
+                lower, upper = bootstrap_interval(
+                    result, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
+                )
+                interval_rows.append(frame.assign(lower=lower, upper=upper))
+
+    table = pd.concat(rows, ignore_index=True)[TABLE_COLUMNS]
+    intervals = (
+        pd.concat(interval_rows, ignore_index=True)[INTERVAL_COLUMNS]
+        if interval_rows
+        else pd.DataFrame(columns=INTERVAL_COLUMNS)
+    )
+    return Evaluation(
+        table=table,
+        intervals=intervals,
+        errors=errors,
+        predictions=predictions,
+        targets=targets,
+        origins=origins,
+        diverged=bool(diverged_modes),
+        diverged_modes=tuple(diverged_modes),
+        units=units,
+        labels=resolved_labels,
+    )

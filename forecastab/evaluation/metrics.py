@@ -1,0 +1,264 @@
+"""Per-step forecast metrics over many origins.
+
+Every metric takes predictions and targets of shape ``(N, H, C)`` (origins, steps, target
+columns) and returns :class:`MetricValues`: the per-origin contributions ``(N, H)`` (each the
+mean over the target columns) and, from them, the metric per step ``(H,)``. A metric is a mean
+of its contributions over origins, passed through ``sqrt`` for the root metrics (RMSE, NRMSE),
+which is what the bootstrap in :mod:`forecastab.evaluation.uncertainty` resamples.
+
+A diverged rollout (inf or NaN predictions) gives inf or NaN values, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from forecastab.errors import ConfigError, DataError, unknown_name
+
+
+@dataclass(frozen=True)
+class MetricValues:
+    """One metric at every origin and step.
+
+    Attributes:
+        per_origin: ``(N, H)`` contribution of each origin at each step, averaged over the
+            target columns (absolute errors for MAE, squared errors for RMSE, ...).
+        root: the metric is the square root of the mean contribution (RMSE, NRMSE).
+    """
+
+    per_origin: np.ndarray
+    root: bool = False
+
+    def finalize(self, mean_contribution: np.ndarray) -> np.ndarray:
+        """The metric from contributions already averaged over origins (any shape)."""
+        return np.sqrt(mean_contribution) if self.root else mean_contribution
+
+    @property
+    def per_step(self) -> np.ndarray:
+        """``(H,)`` the metric at each step: mean over origins and target columns."""
+        with np.errstate(invalid="ignore", over="ignore"):
+            return self.finalize(self.per_origin.mean(axis=0))
+
+
+def _checked(predictions: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    predictions = np.asarray(predictions, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    if predictions.shape != targets.shape or predictions.ndim != 3:
+        raise DataError(
+            f"predictions {predictions.shape} and targets {targets.shape} must both be (N, H, C)"
+        )
+    return predictions, targets
+
+
+def _train_rows(train: np.ndarray | None, metric: str, n_columns: int) -> np.ndarray:
+    if train is None:
+        raise ConfigError(f"metric '{metric}' needs the training rows: pass train=(T, C) array")
+    train = np.asarray(train, dtype=np.float64)
+    if train.ndim == 1:
+        train = train[:, None]  # (T, 1)
+    if train.ndim != 2 or train.shape[1] != n_columns:
+        raise DataError(f"train rows for '{metric}' must be (T, {n_columns}), got {train.shape}")
+    return train
+
+
+def mae(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """Mean absolute error per step.
+
+    Args:
+        predictions: ``(N, H, C)`` forecasts.
+        targets: ``(N, H, C)`` true values.
+        train: unused (uniform metric signature).
+        season_length: unused (uniform metric signature).
+
+    Returns:
+        Contributions ``|e|`` averaged over columns.
+
+    >>> mae(np.array([[[1.0], [2.0]]]), np.array([[[0.0], [4.0]]])).per_step.tolist()
+    [1.0, 2.0]
+    """
+    predictions, targets = _checked(predictions, targets)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return MetricValues(np.abs(predictions - targets).mean(axis=2))  # (N, H)
+
+
+def mse(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """Mean squared error per step (same arguments as :func:`mae`).
+
+    >>> mse(np.array([[[1.0], [2.0]]]), np.array([[[0.0], [4.0]]])).per_step.tolist()
+    [1.0, 4.0]
+    """
+    predictions, targets = _checked(predictions, targets)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return MetricValues(np.square(predictions - targets).mean(axis=2))  # (N, H)
+
+
+def rmse(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """Root mean squared error per step: ``sqrt`` of the mean over origins and columns.
+
+    >>> rmse(np.array([[[3.0]], [[0.0]]]), np.zeros((2, 1, 1))).per_step.round(4).tolist()
+    [2.1213]
+    """
+    values = mse(predictions, targets)
+    return MetricValues(values.per_origin, root=True)
+
+
+def smape(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """Symmetric mean absolute percentage error, in percent: ``200 |e| / (|y| + |y_hat|)``.
+
+    Lies in ``[0, 200]``; a step where both the target and the forecast are 0 counts as 0.
+
+    >>> smape(np.array([[[1.0], [0.0]]]), np.array([[[3.0], [0.0]]])).per_step.tolist()
+    [100.0, 0.0]
+    """
+    predictions, targets = _checked(predictions, targets)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        denominator = np.abs(targets) + np.abs(predictions)
+        ratio = 200.0 * np.abs(predictions - targets) / denominator
+        ratio = np.where(denominator == 0, 0.0, ratio)
+        return MetricValues(ratio.mean(axis=2))  # (N, H)
+
+
+def seasonal_naive_scale(train: np.ndarray, season_length: int = 1) -> np.ndarray:
+    """In-sample MAE of the seasonal-naive forecast ``y_t = y_{t-m}`` per column, shape ``(C,)``.
+
+    >>> seasonal_naive_scale(np.array([[1.0], [2.0], [4.0], [7.0]]), season_length=1).tolist()
+    [2.0]
+    """
+    train = np.asarray(train, dtype=np.float64)
+    if season_length < 1:
+        raise ConfigError(f"season_length must be a positive integer, got {season_length}")
+    if len(train) <= season_length:
+        raise DataError(
+            f"MASE needs more than season_length={season_length} training rows, got {len(train)}"
+        )
+    return np.abs(train[season_length:] - train[:-season_length]).mean(axis=0)  # (C,)
+
+
+def mase(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """Mean absolute scaled error: ``|e|`` over the in-sample seasonal-naive MAE per column.
+
+    Args:
+        predictions: ``(N, H, C)`` forecasts.
+        targets: ``(N, H, C)`` true values.
+        train: ``(T, C)`` training rows in the same units as the targets.
+        season_length: ``m``; 1 scales by the naive (random walk) forecast.
+
+    Raises:
+        ConfigError: ``train`` is missing.
+        DataError: a training column is constant at lag ``m`` (zero scale).
+
+    >>> train = np.array([[1.0], [2.0], [4.0], [7.0]])
+    >>> mase(np.array([[[9.0]]]), np.array([[[8.0]]]), train=train).per_step.tolist()
+    [0.5]
+    """
+    predictions, targets = _checked(predictions, targets)
+    train = _train_rows(train, "mase", targets.shape[2])
+    scale = seasonal_naive_scale(train, season_length)  # (C,)
+    if np.any(scale == 0):
+        raise DataError(
+            f"MASE is undefined: a training column repeats exactly at lag {season_length}; "
+            "use mae or nrmse"
+        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        return MetricValues((np.abs(predictions - targets) / scale).mean(axis=2))  # (N, H)
+
+
+def nrmse(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """RMSE normalized by the standard deviation of the training targets (population std).
+
+    Each column's error is divided by that column's training std before squaring, so the
+    value is ``sqrt(mean over origins and columns of (e / std_c)^2)``: 1 is the error of always
+    predicting the training mean on data that look like the training rows.
+
+    Args:
+        predictions: ``(N, H, C)`` forecasts.
+        targets: ``(N, H, C)`` true values.
+        train: ``(T, C)`` training rows in the same units as the targets.
+        season_length: unused (uniform metric signature).
+
+    >>> train = np.array([[0.0], [2.0]])
+    >>> nrmse(np.array([[[3.0]]]), np.array([[[1.0]]]), train=train).per_step.tolist()
+    [2.0]
+    """
+    predictions, targets = _checked(predictions, targets)
+    train = _train_rows(train, "nrmse", targets.shape[2])
+    std = train.std(axis=0)  # (C,)
+    if np.any(std == 0):
+        raise DataError("NRMSE is undefined: a training column is constant; use rmse")
+    with np.errstate(invalid="ignore", over="ignore"):
+        contributions = np.square((predictions - targets) / std).mean(axis=2)  # (N, H)
+    return MetricValues(contributions, root=True)
+
+
+Metric = Callable[..., MetricValues]
+
+METRICS: dict[str, Metric] = {
+    "mae": mae,
+    "mse": mse,
+    "rmse": rmse,
+    "smape": smape,
+    "mase": mase,
+    "nrmse": nrmse,
+}
+"""Metric name -> function ``(predictions, targets, *, train, season_length) -> MetricValues``."""
+
+NEEDS_TRAIN = frozenset({"mase", "nrmse"})
+"""Metrics that are scaled by the training rows."""
+
+
+def get_metric(name: str) -> Metric:
+    """The metric function registered under ``name``.
+
+    Raises:
+        ConfigError: unknown name, with the nearest valid one.
+
+    >>> get_metric("rmse").__name__
+    'rmse'
+    >>> get_metric("rmsee")
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.ConfigError: unknown metric 'rmsee' (did you mean 'rmse'?); valid: mae, mase, mse, nrmse, rmse, smape
+    """
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ConfigError(unknown_name("metric", name, METRICS)) from None

@@ -1,0 +1,74 @@
+"""Bootstrap over origins and spread over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecastab.errors import ConfigError
+from forecastab.evaluation import bootstrap_interval, seed_spread
+from forecastab.evaluation.metrics import MetricValues
+
+
+def test_bootstrap_width_matches_the_standard_error_of_the_mean():
+    rng = np.random.default_rng(0)
+    values = MetricValues(rng.normal(5.0, 1.0, size=(400, 3)))  # (N, H)
+    lower, upper = bootstrap_interval(values, n_bootstrap=2000, confidence=0.95, seed=0)
+    expected_width = 2 * 1.96 * 1.0 / np.sqrt(400)
+    np.testing.assert_allclose(upper - lower, expected_width, rtol=0.15)
+    assert np.all(lower < values.per_step) and np.all(values.per_step < upper)
+
+
+def test_bootstrap_equals_a_slow_resampling_loop_over_the_same_draws():
+    rng = np.random.default_rng(1)
+    values = MetricValues(rng.exponential(size=(30, 4)), root=True)  # squared errors, RMSE
+    lower, upper = bootstrap_interval(values, n_bootstrap=50, confidence=0.8, seed=7)
+    draws = np.random.default_rng(7).integers(0, 30, size=(50, 30))
+    resampled = [np.sqrt(values.per_origin[draw].mean(axis=0)) for draw in draws]  # (B, H)
+    np.testing.assert_allclose(lower, np.quantile(resampled, 0.1, axis=0))
+    np.testing.assert_allclose(upper, np.quantile(resampled, 0.9, axis=0))
+
+
+def test_constant_contributions_give_a_zero_width_interval():
+    lower, upper = bootstrap_interval(MetricValues(np.full((10, 2), 4.0), root=True), n_bootstrap=9)
+    assert lower.tolist() == upper.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_bootstrap": 0}, "n_bootstrap must be a positive integer, got 0"),
+        ({"n_bootstrap": 10, "confidence": 1.5}, "confidence must lie in (0, 1), got 1.5"),
+    ],
+)
+def test_bad_bootstrap_arguments(kwargs, message):
+    with pytest.raises(ConfigError) as raised:
+        bootstrap_interval(MetricValues(np.ones((3, 1))), **kwargs)
+    assert str(raised.value) == message
+
+
+def test_seed_spread_summarises_each_curve_over_seeds():
+    rows = []
+    for seed, scale in [(0, 1.0), (1, 2.0), (2, 3.0)]:
+        for step in (1, 2):
+            rows.append(("d", "gru", "tf", seed, "free_running", step, "mae", scale * step))
+    rows.append(("d", "naive", "baseline", 0, "free_running", 1, "mae", 7.0))
+    table = pd.DataFrame(
+        rows, columns=["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
+    )
+    spread = seed_spread(table).set_index(["model", "step"])
+    assert spread.loc[("gru", 2), ["mean", "std", "min", "max", "n_seeds"]].tolist() == [
+        4.0, 2.0, 2.0, 6.0, 3
+    ]  # fmt: skip
+    assert spread.loc[("naive", 1), "mean"] == 7.0
+    assert np.isnan(spread.loc[("naive", 1), "std"])
+
+
+def test_seed_spread_rejects_a_table_without_the_tidy_columns():
+    with pytest.raises(ConfigError, match=r"missing columns \['seed'\]"):
+        seed_spread(
+            pd.DataFrame(
+                columns=["dataset", "model", "strategy", "mode", "step", "metric", "value"]
+            )
+        )
