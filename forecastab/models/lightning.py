@@ -1,0 +1,413 @@
+"""The Lightning wrapper: one thin ``ForecastModule`` around any forecasting network.
+
+The module holds a plain network (recurrent, transformer or direct), trains it through the one
+rollout loop at the current teacher forcing ratio (which a ``TeacherForcingScheduler`` callback
+sets), validates it both free-running and teacher-forced, and forecasts through the uniform
+``predict_origins`` interface the evaluation calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, fields
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from forecastab.data.windows import window_view
+from forecastab.errors import ConfigError, DataError, unknown_name
+from forecastab.models.direct import DirectConfig, DirectNetwork
+from forecastab.models.rnn import RNNConfig, RNNNetwork
+from forecastab.models.transformer import TransformerConfig, TransformerNetwork
+from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
+
+NetworkConfig = RNNConfig | TransformerConfig | DirectConfig
+
+NETWORK_CONFIGS: dict[str, type[NetworkConfig]] = {
+    "rnn": RNNConfig,
+    "transformer": TransformerConfig,
+    "direct": DirectConfig,
+}
+"""The YAML ``type:`` of a model entry -> its config dataclass."""
+
+MODES = ("free_running", "teacher_forced")
+
+SPEC_KEYS = ("name", "type", "learning_rate")
+"""Keys of a YAML model entry besides the fields of its config dataclass."""
+
+
+def network_type(config: NetworkConfig) -> str:
+    """The YAML ``type`` of a network config.
+
+    >>> network_type(RNNConfig(cell="lstm"))
+    'rnn'
+    """
+    for kind, config_class in NETWORK_CONFIGS.items():
+        if type(config) is config_class:
+            return kind
+    raise ConfigError(
+        f"network must be one of {', '.join(c.__name__ for c in NETWORK_CONFIGS.values())}, "
+        f"got {type(config).__name__}"
+    )
+
+
+def build_network(
+    config: NetworkConfig, *, context_length: int, horizon: int, n_targets: int
+) -> nn.Module:
+    """The plain network a config describes, sized for the given windows and targets.
+
+    >>> net = build_network(DirectConfig(hidden_size=8), context_length=10, horizon=4, n_targets=1)
+    >>> type(net).__name__, net.autoregressive
+    ('DirectNetwork', False)
+    """
+    kind = network_type(config)
+    if kind == "rnn":
+        return RNNNetwork(config, n_targets=n_targets)
+    if kind == "transformer":
+        return TransformerNetwork(config, n_targets=n_targets, max_length=context_length + horizon)
+    return DirectNetwork(config, n_targets=n_targets, horizon=horizon)
+
+
+def _config_from_dict(network: Mapping[str, Any]) -> NetworkConfig:
+    """Rebuild a config from ``{"type": ..., **fields}`` (how checkpoints store it)."""
+    fields_ = dict(network)
+    kind = fields_.pop("type", None)
+    if kind not in NETWORK_CONFIGS:
+        raise ConfigError(unknown_name("model type", str(kind), NETWORK_CONFIGS))
+    return NETWORK_CONFIGS[kind](**fields_)
+
+
+def _default_name(config: NetworkConfig) -> str:
+    kind = network_type(config)
+    if kind == "rnn":
+        return config.cell
+    if kind == "direct":
+        return f"direct_{config.cell}"
+    return kind
+
+
+class ForecastModule(pl.LightningModule):
+    """A forecaster: a network trained through the rollout loop, behind the uniform interface.
+
+    Args:
+        network: the network's config, or ``{"type": ..., **fields}`` (as checkpoints store it).
+        context_length: ``L``, rows of context per window.
+        horizon: ``H``, steps forecast.
+        n_targets: ``C``, target columns.
+        learning_rate: Adam's learning rate.
+        sampling: how training flips the teacher forcing coins (see
+            :func:`forecastab.teacher_forcing.rollout`).
+        teacher_forcing_ratio: the ratio training starts with; a ``TeacherForcingScheduler``
+            callback updates it during training.
+        name: the model's name in results; defaults to ``gru``/``lstm``/``transformer``/
+            ``direct_<cell>``.
+
+    Raises:
+        ConfigError: an invalid size, learning rate, sampling mode or ratio.
+
+    >>> module = ForecastModule(RNNConfig(hidden_size=8), context_length=10, horizon=4)
+    >>> module.name, module.supported_modes, module.monitor
+    ('gru', ('free_running', 'teacher_forced'), 'val_loss_free_running')
+    >>> module.forecast(np.zeros((2, 10, 1), dtype=np.float32)).shape
+    (2, 4, 1)
+    """
+
+    monitor = "val_loss_free_running"
+    """The validation metric to monitor (early stopping, checkpointing): the honest one."""
+
+    def __init__(
+        self,
+        network: NetworkConfig | Mapping[str, Any],
+        *,
+        context_length: int,
+        horizon: int,
+        n_targets: int = 1,
+        learning_rate: float = 1e-3,
+        sampling: str = "per_step",
+        teacher_forcing_ratio: float = 1.0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        config = _config_from_dict(network) if isinstance(network, Mapping) else network
+        for key, value in (
+            ("context_length", context_length),
+            ("horizon", horizon),
+            ("n_targets", n_targets),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        if not learning_rate > 0:
+            raise ConfigError(f"learning_rate must be positive, got {learning_rate!r}")
+        if sampling not in SAMPLING_MODES:
+            raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
+        if not 0.0 <= teacher_forcing_ratio <= 1.0:
+            raise ConfigError(
+                f"teacher_forcing_ratio must lie in [0, 1], got {teacher_forcing_ratio!r}"
+            )
+        # Plain types only, so that load_from_checkpoint can rebuild the network from them.
+        self.save_hyperparameters(
+            {
+                "network": {"type": network_type(config), **asdict(config)},
+                "context_length": context_length,
+                "horizon": horizon,
+                "n_targets": n_targets,
+                "learning_rate": learning_rate,
+                "sampling": sampling,
+                "teacher_forcing_ratio": teacher_forcing_ratio,
+                "name": name,
+            }
+        )
+        self.config = config
+        self.network = build_network(
+            config, context_length=context_length, horizon=horizon, n_targets=n_targets
+        )
+        self.context_length = context_length
+        self.horizon = horizon
+        self.n_targets = n_targets
+        self.learning_rate = learning_rate
+        self.sampling = sampling
+        self.teacher_forcing_ratio = float(teacher_forcing_ratio)
+        self.name = name or _default_name(config)
+
+    @property
+    def supported_modes(self) -> tuple[str, ...]:
+        """Evaluation modes: a direct network has no teacher-forced mode (it feeds nothing back)."""
+        return MODES if self.network.autoregressive else ("free_running",)
+
+    # -- training -------------------------------------------------------------------------
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        context, targets = batch
+        predictions = rollout(
+            self.network,
+            context,
+            self.horizon,
+            targets=targets,
+            ratio=self.teacher_forcing_ratio,
+            sampling=self.sampling,
+        ).predictions
+        loss = F.mse_loss(predictions, targets)
+        self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(context))
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_losses("val", batch)
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._log_losses("test", batch)
+
+    def _log_losses(self, stage: str, batch: tuple[Tensor, Tensor]) -> None:
+        context, targets = batch
+        free_running = F.mse_loss(self._forecast(context, self.horizon), targets)
+        if self.network.autoregressive:
+            teacher_forced = F.mse_loss(
+                rollout(
+                    self.network, context, self.horizon, targets=targets, ratio=1.0
+                ).predictions,
+                targets,
+            )
+        else:
+            # Nothing is fed back, so the teacher-forced forecast is the forecast itself.
+            teacher_forced = free_running
+        self.log_dict(
+            {
+                f"{stage}_loss_free_running": free_running,
+                f"{stage}_loss_teacher_forced": teacher_forced,
+                f"{stage}_exposure_gap": free_running - teacher_forced,
+            },
+            on_step=False,
+            on_epoch=True,
+            batch_size=len(context),
+        )
+
+    def predict_step(self, batch: Tensor | tuple[Tensor, ...], batch_idx: int) -> Tensor:
+        """Free-running forecast ``(B, H, C)`` of a batch of contexts (or context-target pairs)."""
+        context = batch[0] if isinstance(batch, list | tuple) else batch
+        return self._forecast(context, self.horizon)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+
+    # -- forecasting ----------------------------------------------------------------------
+
+    def _forecast(self, context: Tensor, horizon: int) -> Tensor:
+        return rollout(self.network, context, horizon, ratio=0.0).predictions
+
+    @contextmanager
+    def _inference(self) -> Iterator[None]:
+        """No gradients and no dropout for the duration; the previous train/eval mode returns."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.train(was_training)
+
+    def forecast(self, context: np.ndarray | Tensor, *, horizon: int | None = None) -> np.ndarray:
+        """Free-running forecast of a batch of contexts.
+
+        Args:
+            context: ``(B, L, C)`` contexts in the units the model was fitted in.
+            horizon: steps to forecast; defaults to the trained horizon.
+
+        Returns:
+            ``(B, H, C)`` float32 predictions.
+
+        Raises:
+            DataError: a context that is not ``(B, L, C)`` with ``C`` target columns.
+        """
+        horizon = horizon or self.horizon
+        self._check_horizon(horizon)
+        context = torch.as_tensor(context, dtype=torch.float32, device=self.device)
+        if context.ndim != 3 or context.shape[2] != self.n_targets:
+            raise DataError(
+                f"context must have shape (B, L, {self.n_targets}), got {tuple(context.shape)}"
+            )
+        with self._inference():
+            return self._forecast(context, horizon).cpu().numpy()
+
+    def predict_origins(
+        self,
+        values: np.ndarray,
+        origins: np.ndarray,
+        *,
+        context_length: int,
+        horizon: int,
+        mode: str = "free_running",
+        batch_size: int = 1024,
+    ) -> np.ndarray:
+        """Forecasts at many origins of one series, batched, without gradients.
+
+        Args:
+            values: ``(T, C)`` the full series in the units the model was fitted in.
+            origins: ``(N,)`` row index of the last observed value of each forecast.
+            context_length: ``L``, context rows per forecast.
+            horizon: ``H``, steps per forecast.
+            mode: ``free_running`` (feeds back its own predictions) or ``teacher_forced``
+                (one-step-ahead at every horizon position, fed the true previous values).
+            batch_size: origins per forward pass.
+
+        Returns:
+            ``(N, H, C)`` float32 predictions of ``values[t+1 : t+H+1]`` for each origin ``t``.
+
+        Raises:
+            ConfigError: a mode this model does not support, or a horizon it cannot forecast.
+            DataError: values that are not ``(T, C)``, or origins without a full context (or,
+                teacher-forced, without the true values to feed).
+        """
+        if mode not in self.supported_modes:
+            raise ConfigError(
+                f"model '{self.name}': " + unknown_name("mode", mode, self.supported_modes)
+            )
+        self._check_horizon(horizon)
+        values = np.asarray(values, dtype=np.float32)
+        origins = np.asarray(origins, dtype=np.int64)
+        if values.ndim != 2 or values.shape[1] != self.n_targets:
+            raise DataError(f"values must have shape (T, {self.n_targets}), got {values.shape}")
+        last = len(values) - 1 - (horizon if mode == "teacher_forced" else 0)
+        if len(origins) and (origins.min() < context_length - 1 or origins.max() > last):
+            raise DataError(
+                f"origins must lie in [{context_length - 1}, {last}] for context "
+                f"{context_length}, horizon {horizon}, mode {mode} on {len(values)} rows; "
+                f"got [{origins.min()}, {origins.max()}]"
+            )
+        contexts = window_view(values, context_length)  # (T-L+1, L, C), row t-L+1 ends at t
+        futures = (
+            window_view(values, horizon) if mode == "teacher_forced" else None
+        )  # (T-H+1, H, C)
+        chunks = []
+        with self._inference():
+            for start in range(0, len(origins), batch_size):
+                chunk = origins[start : start + batch_size]
+                context = self._tensor(contexts[chunk - context_length + 1])  # (n, L, C)
+                if futures is None:
+                    chunks.append(self._forecast(context, horizon))
+                else:
+                    targets = self._tensor(futures[chunk + 1])  # (n, H, C)
+                    chunks.append(self.network.teacher_forced(context, targets))
+        if not chunks:
+            return np.zeros((0, horizon, self.n_targets), dtype=np.float32)
+        return torch.cat(chunks).cpu().numpy()  # (N, H, C)
+
+    def _tensor(self, array: np.ndarray) -> Tensor:
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+
+    def _check_horizon(self, horizon: int) -> None:
+        if not self.network.autoregressive and horizon != self.horizon:
+            raise ConfigError(
+                f"model '{self.name}' is direct and forecasts exactly {self.horizon} steps, "
+                f"got horizon {horizon}; train it with horizon {horizon}"
+            )
+
+
+def model_from_spec(
+    spec: Mapping[str, Any],
+    *,
+    context_length: int,
+    horizon: int,
+    n_targets: int,
+    sampling: str = "per_step",
+) -> ForecastModule:
+    """The forecaster a YAML model entry describes.
+
+    Args:
+        spec: a mapping with ``type`` (``rnn``, ``transformer`` or ``direct``), optionally
+            ``name`` and ``learning_rate``, and any fields of that type's config dataclass.
+        context_length: ``L`` of the data it will see.
+        horizon: ``H`` it forecasts.
+        n_targets: ``C``, target columns.
+        sampling: how training flips the teacher forcing coins.
+
+    Returns:
+        An untrained :class:`ForecastModule`.
+
+    Raises:
+        ConfigError: a missing or unknown ``type``, an unknown key (naming the nearest valid
+            one), or an invalid value.
+
+    >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
+    ...                         context_length=10, horizon=4, n_targets=1)
+    >>> model.name, model.config
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0))
+    >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, dropout, hidden_size, learning_rate, name, num_layers, type
+    """
+    entry = dict(spec)
+    label = entry.get("name") or entry.get("type") or "?"
+    if "type" not in entry:
+        raise ConfigError(
+            f"model '{label}' needs a 'type' key; valid: {', '.join(sorted(NETWORK_CONFIGS))}"
+        )
+    kind = entry.pop("type")
+    if kind not in NETWORK_CONFIGS:
+        raise ConfigError(
+            f"model '{label}': " + unknown_name("model type", str(kind), NETWORK_CONFIGS)
+        )
+    config_class = NETWORK_CONFIGS[kind]
+    valid = [field.name for field in fields(config_class)]
+    for key in entry:
+        if key not in valid and key not in SPEC_KEYS:
+            raise ConfigError(f"model '{label}': " + unknown_name("key", key, [*valid, *SPEC_KEYS]))
+    name = entry.pop("name", None)
+    learning_rate = entry.pop("learning_rate", 1e-3)
+    try:
+        config = config_class(**entry)
+    except ConfigError as error:
+        raise ConfigError(f"model '{label}': {error}") from None
+    return ForecastModule(
+        config,
+        context_length=context_length,
+        horizon=horizon,
+        n_targets=n_targets,
+        learning_rate=learning_rate,
+        sampling=sampling,
+        name=name,
+    )

@@ -1,0 +1,129 @@
+"""A recurrent (GRU or LSTM) encoder-decoder forecaster.
+
+The encoder reads the context; its final state starts the decoder. The decoder's first input is
+the last context value, and each later input is whatever the rollout feeds back: the true
+previous value (teacher forcing) or the decoder's own previous prediction (free running).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from forecastab.errors import ConfigError, unknown_name
+
+CELLS = ("gru", "lstm")
+
+RNNState = Tensor | tuple[Tensor, Tensor]
+"""A GRU's hidden state ``(layers, B, D)``, or an LSTM's ``(h, c)`` pair of them."""
+
+
+@dataclass(kw_only=True)
+class RNNConfig:
+    """Hyperparameters of :class:`RNNNetwork`.
+
+    Attributes:
+        cell: ``gru`` or ``lstm``.
+        hidden_size: ``D``, units per layer.
+        num_layers: stacked recurrent layers in the encoder and in the decoder.
+        dropout: dropout between stacked layers and before the output head.
+    """
+
+    cell: str = "gru"
+    hidden_size: int = 64
+    num_layers: int = 1
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
+
+
+def check_recurrent_config(cell: str, hidden_size: int, num_layers: int, dropout: float) -> None:
+    """Validate the fields shared by every recurrent config.
+
+    Raises:
+        ConfigError: an unknown cell, a non-positive size or layer count, or dropout outside
+            ``[0, 1)``.
+    """
+    if cell not in CELLS:
+        raise ConfigError(unknown_name("cell", cell, CELLS))
+    if not isinstance(hidden_size, int) or hidden_size < 1:
+        raise ConfigError(f"hidden_size must be a positive integer, got {hidden_size!r}")
+    if not isinstance(num_layers, int) or num_layers < 1:
+        raise ConfigError(f"num_layers must be a positive integer, got {num_layers!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"dropout must lie in [0, 1), got {dropout!r}")
+
+
+def recurrent_layers(
+    cell: str, *, input_size: int, hidden_size: int, num_layers: int, dropout: float
+) -> nn.GRU | nn.LSTM:
+    """A batch-first stack of GRU or LSTM layers."""
+    layer = nn.GRU if cell == "gru" else nn.LSTM
+    # torch only applies (and warns about) dropout between stacked layers
+    between = dropout if num_layers > 1 else 0.0
+    return layer(input_size, hidden_size, num_layers, batch_first=True, dropout=between)
+
+
+class RNNNetwork(nn.Module):
+    """GRU/LSTM encoder-decoder with a linear head; one decoder step predicts one value.
+
+    Args:
+        config: the architecture.
+        n_targets: ``C``, the number of target columns (input and output width).
+
+    >>> net = RNNNetwork(RNNConfig(cell="lstm", hidden_size=8), n_targets=2)
+    >>> context, targets = torch.zeros(3, 12, 2), torch.zeros(3, 5, 2)
+    >>> tuple(net.teacher_forced(context, targets).shape)
+    (3, 5, 2)
+    """
+
+    autoregressive = True
+
+    def __init__(self, config: RNNConfig, *, n_targets: int) -> None:
+        super().__init__()
+        self.config = config
+        self.n_targets = n_targets
+        sizes = dict(
+            input_size=n_targets,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+        )
+        self.encoder = recurrent_layers(config.cell, **sizes)
+        self.decoder = recurrent_layers(config.cell, **sizes)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, n_targets)
+
+    def encode(self, context: Tensor) -> RNNState:
+        """Read the context ``(B, L, C)``; the final state starts the decoder."""
+        _, state = self.encoder(context)
+        return state
+
+    def step(self, x_prev: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
+        """One decoder step: input ``(B, C)`` -> prediction ``(B, C)`` and the next state."""
+        output, state = self.decoder(x_prev.unsqueeze(1), state)  # (B, 1, D)
+        return self.head(self.dropout(output[:, 0])), state
+
+    def hidden(self, state: RNNState) -> Tensor:
+        """The top decoder layer's hidden state ``(B, D)`` after the last step."""
+        h = state[0] if isinstance(state, tuple) else state
+        return h[-1]
+
+    def teacher_forced(
+        self, context: Tensor, targets: Tensor, *, return_hidden: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """All ``H`` one-step-ahead predictions ``(B, H, C)`` in one pass, fed the true values.
+
+        Args:
+            context: ``(B, L, C)`` the observed past.
+            targets: ``(B, H, C)``; ``targets[:, h]`` is the input of step ``h + 1`` (the last
+                row is never an input).
+            return_hidden: also return the top decoder hidden states ``(B, H, D)``.
+        """
+        inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
+        output, _ = self.decoder(inputs, self.encode(context))  # (B, H, D)
+        predictions = self.head(self.dropout(output))  # (B, H, C)
+        return (predictions, output) if return_hidden else predictions

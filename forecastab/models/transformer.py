@@ -1,0 +1,221 @@
+"""A causal (decoder-only) transformer forecaster with a key/value cache.
+
+The network reads context and generated values as one sequence; the output at position ``t``
+predicts the value at ``t + 1``. ``encode`` runs the context (all but its last value) through
+the layers and keeps every layer's keys and values; each ``step`` then appends ONE position, so
+a free-running forecast costs one new position per step instead of re-encoding the prefix. The
+attention block is written out (nanoGPT style) so the cache is explicit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from forecastab.errors import ConfigError
+
+KeyValue = tuple[Tensor, Tensor]
+"""One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
+
+
+@dataclass(kw_only=True)
+class TransformerConfig:
+    """Hyperparameters of :class:`TransformerNetwork`.
+
+    Attributes:
+        d_model: ``D``, width of every position's representation.
+        nhead: attention heads; must divide ``d_model``.
+        num_layers: transformer blocks.
+        dim_feedforward: width of each block's feed-forward layer.
+        dropout: dropout on embeddings, attention weights and residual branches.
+        max_length: positions the positional embedding covers; None means
+            ``context_length + horizon`` of the model it is built for.
+    """
+
+    d_model: int = 64
+    nhead: int = 4
+    num_layers: int = 2
+    dim_feedforward: int = 128
+    dropout: float = 0.0
+    max_length: int | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+        if self.d_model % self.nhead:
+            raise ConfigError(f"d_model ({self.d_model}) must be divisible by nhead ({self.nhead})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must lie in [0, 1), got {self.dropout!r}")
+        if self.max_length is not None and (
+            not isinstance(self.max_length, int) or self.max_length < 2
+        ):
+            raise ConfigError(f"max_length must be an integer >= 2, got {self.max_length!r}")
+
+
+@dataclass
+class TransformerState:
+    """The decoding state: per-layer key/value cache, its length, the last top hidden state."""
+
+    cache: list[KeyValue] | None
+    length: int
+    last_hidden: Tensor | None = None
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head self-attention over the cached positions plus the new ones."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.nhead = config.nhead
+        self.dropout = config.dropout
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.residual_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: Tensor, past: KeyValue | None) -> tuple[Tensor, KeyValue]:
+        """Attend from the new positions ``x`` ``(B, T, D)``; return output and extended cache."""
+        batch, length, width = x.shape
+        q, k, v = self.qkv(x).split(width, dim=2)  # 3 x (B, T, D)
+        q, k, v = (
+            t.view(batch, length, self.nhead, width // self.nhead).transpose(1, 2)  # (B, nh, T, hd)
+            for t in (q, k, v)
+        )
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)  # (B, nh, P+T, hd)
+            v = torch.cat([past[1], v], dim=2)  # (B, nh, P+T, hd)
+        offset = k.shape[2] - length
+        mask = None
+        if length > 1 and offset > 0:
+            # new position i may see every cached key and the new ones up to itself
+            mask = torch.ones(length, k.shape[2], dtype=torch.bool, device=x.device).tril(offset)
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            # a single new position may see everything cached: no mask needed
+            is_causal=length > 1 and offset == 0,
+            dropout_p=self.dropout if self.training else 0.0,
+        )  # (B, nh, T, hd)
+        y = y.transpose(1, 2).reshape(batch, length, width)  # (B, T, D)
+        return self.residual_dropout(self.proj(y)), (k, v)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: causal self-attention, then a feed-forward layer."""
+
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.norm_attention = nn.LayerNorm(config.d_model)
+        self.attention = CausalSelfAttention(config)
+        self.norm_feedforward = nn.LayerNorm(config.d_model)
+        self.feedforward = nn.Sequential(
+            nn.Linear(config.d_model, config.dim_feedforward),
+            nn.GELU(),
+            nn.Linear(config.dim_feedforward, config.d_model),
+            nn.Dropout(config.dropout),
+        )
+
+    def forward(self, x: Tensor, past: KeyValue | None) -> tuple[Tensor, KeyValue]:
+        attended, cache = self.attention(self.norm_attention(x), past)
+        x = x + attended
+        return x + self.feedforward(self.norm_feedforward(x)), cache
+
+
+class TransformerNetwork(nn.Module):
+    """Decoder-only transformer over ``[context, generated values]``.
+
+    Args:
+        config: the architecture.
+        n_targets: ``C``, the number of target columns (input and output width).
+        max_length: positions the network can read (context plus horizon); overridden by
+            ``config.max_length`` when that is set.
+
+    >>> net = TransformerNetwork(TransformerConfig(d_model=8, nhead=2), n_targets=1, max_length=20)
+    >>> context, targets = torch.zeros(3, 12, 1), torch.zeros(3, 5, 1)
+    >>> tuple(net.teacher_forced(context, targets).shape)
+    (3, 5, 1)
+    """
+
+    autoregressive = True
+
+    def __init__(self, config: TransformerConfig, *, n_targets: int, max_length: int) -> None:
+        super().__init__()
+        self.config = config
+        self.n_targets = n_targets
+        self.max_length = config.max_length or max_length
+        self.embed = nn.Linear(n_targets, config.d_model)
+        self.position = nn.Embedding(self.max_length, config.d_model)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
+        self.norm = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, n_targets)
+
+    def _layers(
+        self, x: Tensor, cache: list[KeyValue] | None, start: int
+    ) -> tuple[Tensor, list[KeyValue]]:
+        """Positions ``start .. start+T-1`` ``(B, T, C)`` -> top hidden ``(B, T, D)``, new cache."""
+        stop = start + x.shape[1]
+        if stop > self.max_length:
+            raise ConfigError(
+                f"sequence of {stop} positions exceeds the transformer's max_length "
+                f"{self.max_length}; build it with a larger TransformerConfig.max_length"
+            )
+        positions = torch.arange(start, stop, device=x.device)
+        h = self.dropout(self.embed(x) + self.position(positions))  # (B, T, D)
+        new_cache = []
+        for i, block in enumerate(self.blocks):
+            h, layer_cache = block(h, None if cache is None else cache[i])
+            new_cache.append(layer_cache)
+        return self.norm(h), new_cache
+
+    def forward(self, sequence: Tensor) -> Tensor:
+        """One causal pass over ``(B, T, C)``: output ``t`` ``(B, T, C)`` predicts value ``t + 1``."""
+        hidden, _ = self._layers(sequence, None, 0)
+        return self.head(hidden)
+
+    def encode(self, context: Tensor) -> TransformerState:
+        """Fill the key/value cache with the context ``(B, L, C)`` except its last value.
+
+        The last context value is the first decoder input: the first :meth:`step` appends it,
+        and its output predicts the first horizon value.
+        """
+        prefix = context[:, :-1]  # (B, L-1, C)
+        if prefix.shape[1] == 0:
+            return TransformerState(cache=None, length=0)
+        _, cache = self._layers(prefix, None, 0)
+        return TransformerState(cache=cache, length=prefix.shape[1])
+
+    def step(self, x_prev: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState]:
+        """Append one position ``(B, C)``; return its prediction ``(B, C)`` and the new state."""
+        hidden, cache = self._layers(x_prev.unsqueeze(1), state.cache, state.length)  # (B, 1, D)
+        top = hidden[:, 0]  # (B, D)
+        return self.head(top), TransformerState(cache, state.length + 1, top)
+
+    def hidden(self, state: TransformerState) -> Tensor:
+        """The top-layer representation ``(B, D)`` of the last appended position."""
+        if state.last_hidden is None:
+            raise ValueError("no decoder step has run yet: call step() before hidden()")
+        return state.last_hidden
+
+    def teacher_forced(
+        self, context: Tensor, targets: Tensor, *, return_hidden: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor]:
+        """All ``H`` one-step-ahead predictions ``(B, H, C)`` in one causal pass.
+
+        Args:
+            context: ``(B, L, C)`` the observed past.
+            targets: ``(B, H, C)``; ``targets[:, h]`` is the input of step ``h + 1`` (the last
+                row is never an input).
+            return_hidden: also return the top hidden states ``(B, H, D)``.
+        """
+        sequence = torch.cat([context, targets[:, :-1]], dim=1)  # (B, L+H-1, C)
+        hidden, _ = self._layers(sequence, None, 0)
+        hidden = hidden[:, context.shape[1] - 1 :]  # (B, H, D)
+        predictions = self.head(hidden)  # (B, H, C)
+        return (predictions, hidden) if return_hidden else predictions

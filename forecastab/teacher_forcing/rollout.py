@@ -1,0 +1,209 @@
+"""The one decoding loop: training, validation and free-running evaluation all go through it.
+
+``rollout`` drives any autoregressive network that offers ``encode``, ``step``,
+``teacher_forced`` and ``hidden`` (see :mod:`forecastab.models`). At every horizon step the
+network predicts the next value; a coin with probability ``ratio`` (the teacher forcing ratio)
+decides whether the *true* previous value or the network's *own* prediction is fed back as the
+next input. ``ratio = 1`` is teacher forcing, ``ratio = 0`` is free running.
+
+Strategies change what goes into the loop, never copy it:
+
+- ``sampling`` picks how the coins are flipped (per step, per sequence, a teacher-forced
+  prefix, or two parallel passes for transformers);
+- ``feed`` rewrites the value fed back where the coin picked the model's own prediction
+  (noise injection, generalized teacher forcing mixing, detaching for Data-as-Demonstrator);
+- ``return_hidden`` exposes the decoder's per-step hidden states (distribution-shift
+  diagnostics, professor forcing).
+
+A direct (non-autoregressive) network has no loop: its rollout is ``net(context)`` with an
+all-False teacher mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from forecastab.errors import ConfigError, DataError, unknown_name
+
+SAMPLING_MODES = ("per_step", "per_sequence", "prefix", "two_pass")
+
+FeedHook = Callable[[Tensor, "Tensor | None", int], Tensor]
+"""``feed(prediction (B, C), truth (B, C) | None, step) -> value (B, C)`` fed back as the next
+input wherever the coin picked the model's own prediction; ``truth`` is None without targets."""
+
+
+@dataclass
+class Rollout:
+    """The outcome of one rollout.
+
+    Attributes:
+        predictions: ``(B, H, C)`` the network's prediction of every horizon step.
+        teacher_mask: ``(B, H)`` bool; column ``h`` is True where the true value of step
+            ``h + 1`` was fed as the input for the next step. The last column has no effect.
+        hidden: ``(B, H, D)`` the decoder's top hidden state at every step, or None when not
+            requested (or for a direct network, which has no decoder).
+    """
+
+    predictions: Tensor
+    teacher_mask: Tensor
+    hidden: Tensor | None = None
+
+
+def rollout(
+    net: nn.Module,
+    context: Tensor,
+    horizon: int,
+    *,
+    targets: Tensor | None = None,
+    ratio: float = 0.0,
+    sampling: str = "per_step",
+    generator: torch.Generator | None = None,
+    return_hidden: bool = False,
+    feed: FeedHook | None = None,
+) -> Rollout:
+    """Forecast ``horizon`` steps from ``context``, feeding back truth with probability ``ratio``.
+
+    Args:
+        net: an autoregressive network (``encode``/``step``/``teacher_forced``/``hidden``) or a
+            direct one (``autoregressive = False``, ``net(context) -> (B, H, C)``).
+        context: ``(B, L, C)`` the observed past.
+        horizon: ``H``, steps to forecast.
+        targets: ``(B, H, C)`` the true future; required when ``ratio > 0`` or for ``two_pass``.
+        ratio: teacher forcing ratio in ``[0, 1]``: the probability that the input of a step is
+            the true previous value.
+        sampling: ``per_step`` (a coin per sample and step, Bengio et al. 2015),
+            ``per_sequence`` (one coin per window), ``prefix`` (the first ``round(ratio * H)``
+            inputs teacher-forced, the rest free, Teutsch & Mader 2022) or ``two_pass`` (a
+            parallel teacher-forced pass, then a parallel pass on inputs mixing truth and
+            first-pass predictions, Mihaylova & Martins 2019).
+        generator: makes the coins reproducible; None uses torch's global generator.
+        return_hidden: also return the decoder's per-step hidden states ``(B, H, D)``.
+        feed: ``feed(prediction, truth_or_None, step) -> value`` fed back wherever the coin
+            picked the model's own prediction (see :data:`FeedHook`).
+
+    Returns:
+        A :class:`Rollout` with predictions ``(B, H, C)``, teacher mask ``(B, H)`` and hidden
+        states ``(B, H, D)`` or None.
+
+    Raises:
+        ConfigError: an unknown sampling mode, a ratio outside ``[0, 1]``, or truth needed but
+            no targets given.
+        DataError: targets whose shape does not match ``(B, horizon, C)``.
+
+    >>> from forecastab.models import RNNConfig, RNNNetwork
+    >>> net = RNNNetwork(RNNConfig(hidden_size=8), n_targets=1)
+    >>> out = rollout(net, torch.zeros(4, 10, 1), horizon=5)
+    >>> tuple(out.predictions.shape), bool(out.teacher_mask.any())
+    ((4, 5, 1), False)
+    """
+    _check_arguments(context, horizon, targets, ratio, sampling)
+    batch_size = context.shape[0]
+    if not getattr(net, "autoregressive", True):
+        # A direct network emits all H steps at once: nothing is ever fed back.
+        mask = torch.zeros(batch_size, horizon, dtype=torch.bool, device=context.device)
+        return Rollout(predictions=net(context), teacher_mask=mask, hidden=None)
+    if targets is not None:
+        targets = targets.to(context.dtype)
+    mask = _teacher_mask(batch_size, horizon, ratio, sampling, generator, context.device)
+    if sampling == "two_pass":
+        return _two_pass(net, context, targets, mask, return_hidden, feed)
+    if ratio == 1.0 and feed is None and not return_hidden:
+        # Every input is the truth: one parallel pass computes the same thing as the loop.
+        return Rollout(predictions=net.teacher_forced(context, targets), teacher_mask=mask)
+
+    state = net.encode(context)
+    x = context[:, -1]  # (B, C) the decoder's first input is the last context value
+    predictions: list[Tensor] = []
+    hidden: list[Tensor] = []
+    for step in range(horizon):
+        y, state = net.step(x, state)
+        predictions.append(y)
+        if return_hidden:
+            hidden.append(net.hidden(state))
+        if step + 1 == horizon:
+            break  # the last prediction is never fed back
+        truth = None if targets is None else targets[:, step]
+        # Gradients flow through the fed-back prediction (backprop through the rollout); a
+        # feed hook that detaches gives Data-as-Demonstrator-style training instead.
+        own = y if feed is None else feed(y, truth, step)
+        x = own if truth is None else torch.where(mask[:, step, None], truth, own)
+    return Rollout(
+        predictions=torch.stack(predictions, dim=1),  # (B, H, C)
+        teacher_mask=mask,
+        hidden=torch.stack(hidden, dim=1) if return_hidden else None,  # (B, H, D)
+    )
+
+
+def _two_pass(
+    net: nn.Module,
+    context: Tensor,
+    targets: Tensor,
+    mask: Tensor,
+    return_hidden: bool,
+    feed: FeedHook | None,
+) -> Rollout:
+    """Two-pass scheduled sampling: both passes are the network's parallel teacher-forced path."""
+    with torch.no_grad():
+        # Mihaylova & Martins (2019) do not backpropagate through the first pass.
+        first = net.teacher_forced(context, targets)  # (B, H, C)
+    if feed is not None:
+        first = torch.stack(
+            [feed(first[:, h], targets[:, h], h) for h in range(targets.shape[1])], dim=1
+        )  # (B, H, C)
+    # teacher_forced feeds targets[:, h] as the input of step h + 1, so mixing the targets per
+    # position with the first-pass predictions mixes the decoder's inputs.
+    mixed = torch.where(mask[:, :, None], targets, first)  # (B, H, C)
+    if return_hidden:
+        predictions, hidden = net.teacher_forced(context, mixed, return_hidden=True)
+        return Rollout(predictions=predictions, teacher_mask=mask, hidden=hidden)
+    return Rollout(predictions=net.teacher_forced(context, mixed), teacher_mask=mask)
+
+
+def _teacher_mask(
+    batch_size: int,
+    horizon: int,
+    ratio: float,
+    sampling: str,
+    generator: torch.Generator | None,
+    device: torch.device,
+) -> Tensor:
+    """``(B, H)`` bool: True where the true value of a step is fed as the next input."""
+    if sampling == "prefix":
+        mask = torch.zeros(batch_size, horizon, dtype=torch.bool, device=device)
+        mask[:, : round(ratio * horizon)] = True
+        return mask
+    if ratio in (0.0, 1.0):
+        # No coin to flip; skipping the draw keeps the generator's stream for real coins.
+        return torch.full((batch_size, horizon), ratio == 1.0, dtype=torch.bool, device=device)
+    columns = 1 if sampling == "per_sequence" else horizon
+    draw_device = generator.device if generator is not None else device
+    coins = torch.rand(batch_size, columns, generator=generator, device=draw_device)
+    return (coins < ratio).to(device).expand(batch_size, horizon).contiguous()  # (B, H)
+
+
+def _check_arguments(
+    context: Tensor, horizon: int, targets: Tensor | None, ratio: float, sampling: str
+) -> None:
+    if sampling not in SAMPLING_MODES:
+        raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
+    if not 0.0 <= ratio <= 1.0:
+        raise ConfigError(f"teacher forcing ratio must lie in [0, 1], got {ratio}")
+    if context.ndim != 3:
+        raise DataError(f"context must have shape (B, L, C), got {tuple(context.shape)}")
+    if horizon < 1:
+        raise ConfigError(f"horizon must be at least 1, got {horizon}")
+    if targets is None:
+        if ratio > 0.0:
+            raise ConfigError(f"teacher forcing ratio {ratio} > 0 needs targets to feed back")
+        if sampling == "two_pass":
+            raise ConfigError("sampling 'two_pass' needs targets for its teacher-forced pass")
+        return
+    expected = (context.shape[0], horizon, context.shape[2])
+    if tuple(targets.shape) != expected:
+        raise DataError(
+            f"targets must have shape (B, H, C) = {expected}, got {tuple(targets.shape)}"
+        )
