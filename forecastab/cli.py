@@ -1,0 +1,188 @@
+"""The ``forecastab`` command line: ``run``, ``datasets``, ``plot`` and ``report``.
+
+Bad input of any kind (a missing or invalid config, a data error, an unwritable folder) prints
+exactly one line ``forecastab: error: <message>`` on stderr and exits with status 2; ``--debug``
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from forecastab.errors import ForecastabError
+
+PROG = "forecastab"
+USAGE_ERROR = 2
+
+
+class UsageError(Exception):
+    """A command line that argparse rejected; main turns it into one error line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage block) and do not exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("forecastab")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its subcommands."""
+    debug = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's default must not undo `forecastab --debug run ...`
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks instead of one error line",
+    )
+
+    parser = _Parser(
+        prog=PROG,
+        description="Forecasting under exposure bias: train, evaluate free-running, chart by step.",
+        parents=[debug],
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    run = commands.add_parser("run", parents=[debug], help="run an experiment YAML file")
+    run.add_argument("config", type=Path, metavar="CONFIG.yaml", help="the experiment file")
+    run.add_argument(
+        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<config name>)"
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    commands.add_parser("datasets", parents=[debug], help="list the bundled datasets")
+
+    plot = commands.add_parser(
+        "plot", parents=[debug], help="re-draw the charts of DIR/results.csv"
+    )
+    plot.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
+    plot.add_argument("--metric", help="metric to chart (default: rmse, else the first)")
+
+    summary = commands.add_parser("report", parents=[debug], help="rewrite DIR/summary.md")
+    summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from forecastab.experiments.config import load_config
+    from forecastab.experiments.runner import run_experiment
+
+    config = load_config(args.config)
+    out_dir = args.out if args.out is not None else Path("runs") / config.name
+    result = run_experiment(config, out_dir, progress=not args.quiet)
+    done = sum(o.status == "done" for o in result.outcomes)
+    skipped = sum(o.status == "skipped" for o in result.outcomes)
+    failed = len(result.failed)
+    print(f"{out_dir}: {done} run(s) done, {skipped} skipped, {failed} failed")
+    for name in ("results.csv", "horizon_error.png", "summary.md"):
+        if (out_dir / name).exists():
+            print(f"  {out_dir / name}")
+    return 1 if failed else 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from forecastab.data import list_datasets
+
+    table = list_datasets()
+    columns = [
+        c for c in ("name", "length", "frequency", "target", "license", "description") if c in table
+    ]
+    cells = [[str(v) for v in row] for row in table[columns].itertuples(index=False)]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    for row in [columns, *cells]:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from forecastab.experiments.report import check_experiment_dir, render_chart
+
+    print(render_chart(check_experiment_dir(args.dir), metric=args.metric))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from forecastab.experiments.report import check_experiment_dir, write_summary
+
+    print(write_summary(check_experiment_dir(args.dir)))
+    return 0
+
+
+COMMANDS = {"run": _run, "datasets": _datasets, "plot": _plot, "report": _report}
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Warnings as one line each, like the errors, instead of a source excerpt."""
+    text = str(message).splitlines()[0] if str(message) else category.__name__
+    print(f"{PROG}: warning: {text}", file=file or sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: The arguments after the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The exit status: 0 success, 1 some runs failed (recorded in summary.md), 2 bad input,
+        130 interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        return _fail(str(error))
+    shown = warnings.showwarning
+    if not getattr(args, "debug", False):
+        warnings.showwarning = _show_warning
+    try:
+        return COMMANDS[args.command](args)
+    except (ForecastabError, OSError) as error:
+        if getattr(args, "debug", False):
+            raise
+        message = str(error) if isinstance(error, ForecastabError) else _os_message(error)
+        return _fail(message.splitlines()[0] if message else type(error).__name__)
+    except KeyboardInterrupt:
+        if getattr(args, "debug", False):
+            raise
+        print(f"{PROG}: interrupted; completed runs are kept, rerun to continue", file=sys.stderr)
+        return 130
+    finally:
+        warnings.showwarning = shown
+
+
+def _os_message(error: OSError) -> str:
+    where = f" '{error.filename}'" if error.filename else ""
+    return f"{error.strerror or error}{where}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

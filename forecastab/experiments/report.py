@@ -1,0 +1,317 @@
+"""The output folder of an experiment: atomic files, ``results.csv``, the chart and ``summary.md``.
+
+Everything here reads and writes files only, so ``forecastab plot DIR`` and ``forecastab report
+DIR`` re-render a finished (or interrupted) experiment without training anything.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from forecastab.errors import DataError
+
+COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
+"""The columns of ``results.csv`` and of every run's ``metrics.csv``, in this order."""
+
+SORT_KEYS = ["dataset", "model", "strategy", "seed", "mode", "metric", "step"]
+FLOAT_FORMAT = "%.10g"
+BASELINE = "baseline"
+RESULTS = "results.csv"
+SUMMARY = "summary.md"
+CHART = "horizon_error.png"
+RUN_CONFIG = "config.yaml"
+METRICS = "metrics.csv"
+DONE = "DONE"
+ERROR = "error.txt"
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def atomic_write(path: str | os.PathLike[str], content: str | bytes) -> Path:
+    """Write a file so that readers see the old content or the new one, never a partial one.
+
+    The content goes to a temporary file in the same folder, is flushed to disk, and then
+    replaces ``path`` in one ``os.replace``.
+
+    Args:
+        path: The file to (over)write; its folder must exist.
+        content: Text (written as UTF-8) or bytes.
+
+    Returns:
+        The path written.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write(folder / "a.txt", "hello").read_text()
+    'hello'
+    """
+    path = Path(path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; give it a normal file's mode
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def sort_results(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in one deterministic order, the contract's columns only.
+
+    >>> t = pd.DataFrame({"dataset": ["d", "d"], "model": ["m", "m"], "strategy": ["s", "s"],
+    ...     "seed": [0, 0], "mode": ["free_running"] * 2, "step": [2, 1], "metric": ["mae"] * 2,
+    ...     "value": [2.0, 1.0]})
+    >>> sort_results(t)["step"].tolist()
+    [1, 2]
+    """
+    table = table[COLUMNS].astype({"seed": "int64", "step": "int64", "value": "float64"})
+    return table.sort_values(SORT_KEYS, kind="mergesort").reset_index(drop=True)
+
+
+def results_csv(table: pd.DataFrame) -> str:
+    """The CSV text of a results table: sorted rows, fixed float format, ``\\n`` line ends."""
+    buffer = io.StringIO()
+    sort_results(table).to_csv(buffer, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a ``results.csv`` or ``metrics.csv`` back with the contract's column types.
+
+    Raises:
+        DataError: The file is missing or lacks the contract's columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(
+            f"no results file '{path}'; run `forecastab run CONFIG.yaml --out DIR` first"
+        )
+    table = pd.read_csv(path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str})
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"'{path}' lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+        )
+    return sort_results(table)
+
+
+def assemble_results(metrics_files: Iterable[Path]) -> pd.DataFrame:
+    """Concatenate the metrics of completed runs into one sorted results table."""
+    tables = [read_results(path) for path in metrics_files]
+    if not tables:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS}).pipe(sort_results)
+    return sort_results(pd.concat(tables, ignore_index=True))
+
+
+def write_results(out_dir: Path, table: pd.DataFrame) -> bool:
+    """Write ``results.csv`` atomically; an unchanged table leaves the file untouched.
+
+    Returns:
+        Whether the file was (re)written.
+    """
+    text = results_csv(table)
+    path = out_dir / RESULTS
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    atomic_write(path, text)
+    return True
+
+
+def experiment_units(out_dir: Path) -> str:
+    """``original`` or ``scaled``, from the experiment's saved config (original when unknown)."""
+    path = out_dir / RUN_CONFIG
+    if path.is_file():
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return str((config.get("evaluation") or {}).get("units", "original"))
+    return "original"
+
+
+def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
+    """Draw ``horizon_error.png`` from ``results.csv`` (error vs step, one line per series).
+
+    Args:
+        out_dir: The experiment folder.
+        metric: The metric to chart; defaults to RMSE when present, else the first one.
+
+    Returns:
+        The image's path.
+
+    Raises:
+        DataError: ``results.csv`` is missing or empty.
+    """
+    from forecastab.plotting import plot_grid, plot_horizon_error, save_figure
+
+    table = read_results(out_dir / RESULTS)
+    if table.empty:
+        raise DataError(f"'{out_dir / RESULTS}' has no rows to chart; no run has finished yet")
+    metrics = list(dict.fromkeys(table["metric"]))
+    chosen = metric or ("rmse" if "rmse" in metrics else metrics[0])
+    units = experiment_units(out_dir)
+    if table["dataset"].nunique() > 1:
+        fig = plot_grid(table, by="dataset", metric=chosen, units_label=units)
+    else:
+        fig = plot_horizon_error(table, metric=chosen, units_label=units)
+    return save_figure(fig, out_dir / CHART)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured markdown table, numbers with four significant digits."""
+
+    def cell(value: object) -> str:
+        if isinstance(value, float | np.floating):
+            return "–" if np.isnan(value) else f"{value:.4g}"
+        return str(value)
+
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def report_steps(horizon: int) -> list[int]:
+    """A few forecast steps to tabulate: the first, quarter, half and last.
+
+    >>> report_steps(20)
+    [1, 5, 10, 20]
+    >>> report_steps(2)
+    [1, 2]
+    """
+    return sorted({1, max(1, round(horizon / 4)), max(1, round(horizon / 2)), horizon})
+
+
+def _step_table(rows: pd.DataFrame, steps: Sequence[int]) -> pd.DataFrame:
+    """Mean over seeds of the metric at ``steps`` and over all steps, one row per series."""
+    keys = ["model", "strategy"]
+    per_seed = rows.pivot_table(index=[*keys, "seed"], columns="step", values="value")
+    means = per_seed.groupby(level=keys, sort=True).mean()
+    table = means[[s for s in steps if s in means.columns]].copy()
+    table.columns = [f"step {s}" for s in table.columns]
+    table["mean"] = per_seed.mean(axis=1).groupby(level=keys, sort=True).mean()
+    seeds = per_seed.groupby(level=keys, sort=True).size()
+    table["seeds"] = seeds.astype(int)
+    return table.reset_index()
+
+
+def summary_markdown(table: pd.DataFrame, *, title: str, failures: Sequence[str] = ()) -> str:
+    """The text of ``summary.md``: per dataset and metric, the tables a reader compares.
+
+    For every dataset and metric: free-running error of each model and strategy at a few steps
+    and averaged over the horizon (mean over seeds), the same teacher-forced, the exposure gap
+    (free-running minus teacher-forced), and the baselines. Failed runs are listed at the end.
+
+    Args:
+        table: A results table (the contract's columns).
+        title: The experiment's name.
+        failures: One line per failed run.
+
+    Returns:
+        Markdown text.
+    """
+    lines = [f"# {title}", ""]
+    lines.append(
+        "Values are means over all test origins (and over seeds where there are several); "
+        "`mean` averages over every forecast step. Exposure gap = free-running minus "
+        "teacher-forced error."
+    )
+    for dataset in sorted(table["dataset"].unique()):
+        data_rows = table[table["dataset"] == dataset]
+        steps = report_steps(int(data_rows["step"].max()))
+        for metric in sorted(data_rows["metric"].unique()):
+            rows = data_rows[data_rows["metric"] == metric]
+            neural = rows[rows["strategy"] != BASELINE]
+            lines += ["", f"## {dataset}: {metric}"]
+            free = neural[neural["mode"] == "free_running"]
+            forced = neural[neural["mode"] == "teacher_forced"]
+            if not free.empty:
+                lines += ["", "### Free running", "", _markdown_table(_step_table(free, steps))]
+            if not forced.empty:
+                lines += ["", "### Teacher forced", "", _markdown_table(_step_table(forced, steps))]
+                both = free.merge(
+                    forced, on=["model", "strategy", "seed", "step"], suffixes=("", "_tf")
+                )
+                gap_values = both["value"] - both["value_tf"]
+                # step 1 is the same forecast in both modes: print its float noise as 0
+                noise = gap_values.abs() <= 1e-6 * both["value"].abs()
+                gap = both.assign(value=gap_values.mask(noise, 0.0))
+                lines += ["", "### Exposure gap", "", _markdown_table(_step_table(gap, steps))]
+            baselines = rows[(rows["strategy"] == BASELINE) & (rows["mode"] == "free_running")]
+            if not baselines.empty:
+                base = _step_table(baselines, steps).drop(columns=["strategy", "seeds"])
+                lines += ["", "### Baselines (free running)", "", _markdown_table(base)]
+    if table.empty:
+        lines += ["", "No run has finished yet."]
+    if failures:
+        lines += ["", "## Failed runs", ""]
+        lines += [f"- {failure}" for failure in failures]
+    return "\n".join(lines) + "\n"
+
+
+def failed_runs(out_dir: Path) -> list[str]:
+    """One line per run folder that holds an ``error.txt`` and no ``DONE`` marker."""
+    failures = []
+    for error_file in sorted((out_dir / "runs").glob(f"*/{ERROR}")):
+        if not (error_file.parent / DONE).exists():
+            lines = error_file.read_text(encoding="utf-8").strip().splitlines()
+            last = lines[-1] if lines else "unknown error"
+            failures.append(
+                f"`{error_file.parent.name}`: {last} (see `{error_file.relative_to(out_dir)}`)"
+            )
+    return failures
+
+
+def experiment_title(out_dir: Path) -> str:
+    """The experiment's name from its saved config, else the folder's name."""
+    path = out_dir / RUN_CONFIG
+    if path.is_file():
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if config.get("name"):
+            return str(config["name"])
+    return out_dir.name
+
+
+def write_summary(out_dir: Path) -> Path:
+    """(Re)write ``summary.md`` from ``results.csv`` and the failed runs' ``error.txt``.
+
+    Raises:
+        DataError: ``results.csv`` is missing.
+    """
+    table = read_results(out_dir / RESULTS)
+    text = summary_markdown(table, title=experiment_title(out_dir), failures=failed_runs(out_dir))
+    return atomic_write(out_dir / SUMMARY, text)
+
+
+def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
+    """An existing experiment folder with a ``results.csv``.
+
+    Raises:
+        DataError: The folder or its ``results.csv`` is missing.
+    """
+    path = Path(out_dir)
+    if not path.is_dir():
+        raise DataError(f"no experiment folder '{path}'; give the --out folder of `forecastab run`")
+    if not (path / RESULTS).is_file():
+        raise DataError(
+            f"'{path}' holds no {RESULTS}; run `forecastab run CONFIG.yaml --out {path}` first"
+        )
+    return path

@@ -1,0 +1,547 @@
+"""The experiment runner: a grid of data x models x strategies x seeds, plus baselines.
+
+Each grid cell is an independent :class:`RunCell` that :func:`run_cell` executes in any process
+(this one, a worker process, a Ray task) and that writes only its own folder
+``runs/<model>__<strategy>__seed<k>/``: the resolved config, the checkpoint, Lightning's logs,
+its ``metrics.csv`` and, last, a ``DONE`` marker. The parent assembles ``results.csv`` from the
+completed folders after every run, so an interrupted grid keeps what finished and a rerun
+skips it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from forecastab.errors import ConfigError
+from forecastab.experiments import report
+from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
+
+LIGHTNING_LOGGERS = (
+    "lightning.pytorch",
+    "pytorch_lightning",
+    "lightning.fabric",
+    "lightning_fabric",
+)
+
+
+@dataclass(frozen=True)
+class RunCell:
+    """One grid cell: a model trained with a strategy and a seed on one dataset and horizon.
+
+    Attributes:
+        config: The whole experiment (picklable, so a cell travels to worker processes).
+        model: The model's name in ``config.models``.
+        strategy: The strategy's name in ``config.strategies``.
+        seed: The seed of ``pl.seed_everything`` and of the data loaders.
+        horizon: The horizon of this cell (one of ``config.data.horizons``).
+        run_dir: The cell's own folder.
+    """
+
+    config: ExperimentConfig
+    model: str
+    strategy: str
+    seed: int
+    horizon: int
+    run_dir: Path
+
+    @property
+    def name(self) -> str:
+        """The folder name, e.g. ``gru__teacher_forcing__seed0``."""
+        return self.run_dir.name
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        """The model's entry in the config."""
+        return next(m for m in self.config.models if m.name == self.model)
+
+    @property
+    def strategy_config(self) -> StrategyConfig:
+        """The strategy's entry in the config."""
+        return next(s for s in self.config.strategies if s.name == self.strategy)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What became of one run: ``done``, ``skipped`` (already complete) or ``failed``."""
+
+    name: str
+    status: str
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """The outcome of :func:`run_experiment`."""
+
+    out_dir: Path
+    outcomes: list[RunOutcome]
+
+    @property
+    def failed(self) -> list[RunOutcome]:
+        """The runs that raised."""
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def dataset_label(name: str, horizon: int, data: DataConfig) -> str:
+    """The ``dataset`` column: the data's name, plus ``-H<horizon>`` when a list of horizons.
+
+    >>> data = DataConfig(source="etth1", context_length=96, horizon=[24, 48])
+    >>> dataset_label("etth1", 24, data)
+    'etth1-H24'
+    """
+    return f"{name}-H{horizon}" if isinstance(data.horizon, list) else name
+
+
+def _prefix(horizon: int, config: ExperimentConfig) -> str:
+    return f"H{horizon}__" if isinstance(config.data.horizon, list) else ""
+
+
+def plan_grid(config: ExperimentConfig, out_dir: Path) -> list[RunCell]:
+    """Every cell of the grid in a fixed order: horizon, model, strategy, seed."""
+    cells = []
+    for horizon in config.data.horizons:
+        for model in config.models:
+            for strategy in config.strategies:
+                if model.strategies is not None and strategy.name not in model.strategies:
+                    continue
+                for seed in config.seeds:
+                    name = f"{_prefix(horizon, config)}{model.name}__{strategy.name}__seed{seed}"
+                    run_dir = out_dir / "runs" / name
+                    cells.append(RunCell(config, model.name, strategy.name, seed, horizon, run_dir))
+    return cells
+
+
+def run_config_text(config: ExperimentConfig, run: dict[str, Any]) -> str:
+    """The resolved config a run folder keeps: what decides its numbers, and nothing else.
+
+    Only the data, trainer and evaluation blocks and the run's own choices (``run``) go in, so
+    adding a model, a strategy, a seed or a baseline to the experiment, or changing the
+    executor, leaves finished runs complete; changing what they computed redoes them.
+    """
+    full = config.model_dump(mode="json")
+    resolved = {"run": run, **{key: full[key] for key in ("data", "trainer", "evaluation")}}
+    return yaml.safe_dump(resolved, sort_keys=False)
+
+
+def _cell_config_text(cell: RunCell) -> str:
+    run = {
+        "experiment": cell.config.name,
+        "model": cell.model_spec.options(),
+        "strategy": cell.strategy_config.model_dump(mode="json"),
+        "seed": cell.seed,
+        "horizon": cell.horizon,
+    }
+    return run_config_text(cell.config, run)
+
+
+def is_complete(run_dir: Path, config_text: str | None = None) -> bool:
+    """A run is complete when its ``DONE`` marker and metrics exist (and its config matches)."""
+    if not ((run_dir / report.DONE).is_file() and (run_dir / report.METRICS).is_file()):
+        return False
+    if config_text is None:
+        return True
+    saved = run_dir / report.RUN_CONFIG
+    return saved.is_file() and saved.read_text(encoding="utf-8") == config_text
+
+
+def check_writable(out_dir: Path) -> Path:
+    """Create the output folder and prove a file can be written there, before any training.
+
+    Raises:
+        ConfigError: The folder cannot be created or written.
+    """
+    try:
+        (out_dir / "runs").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ConfigError(
+            f"cannot write to output folder '{out_dir}' ({reason}); choose another with --out"
+        ) from None
+    return out_dir
+
+
+def build_datamodule(config: ExperimentConfig, horizon: int, seed: int) -> Any:
+    """The ``WindowDataModule`` of the config's data block at one horizon."""
+    from forecastab.data import DATASETS, WindowDataModule, load_dataset
+
+    data = config.data
+    time_column = data.time_column
+    if time_column is not None and data.source in DATASETS:
+        # A bundled set comes already indexed by time; naming that index is not an error.
+        frame, _ = load_dataset(data.source)
+        if frame.index.name == time_column and time_column not in frame.columns:
+            time_column = None
+    options: dict[str, Any] = {}
+    if data.split is not None:
+        split = data.split
+        options["split"] = split if isinstance(split, str) else split.model_dump(exclude_none=True)
+    return WindowDataModule(
+        data.source,
+        target=data.target,
+        time_column=time_column,
+        context_length=data.context_length,
+        horizon=horizon,
+        batch_size=data.batch_size,
+        scaling=data.scaling,
+        fill_missing=data.fill_missing,
+        allow_irregular=data.allow_irregular,
+        stride=data.stride,
+        seed=seed,
+        **options,
+    )
+
+
+def _quiet_lightning() -> None:
+    for name in LIGHTNING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
+
+
+def _loggers(run_dir: Path) -> list[Any]:
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    loggers: list[Any] = [CSVLogger(save_dir=run_dir, name="logs", version="")]
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return loggers
+    loggers.append(TensorBoardLogger(save_dir=run_dir, name="tensorboard", version=""))
+    return loggers
+
+
+def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
+    """The Lightning Trainer of one run and its checkpoint callback."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
+
+    from forecastab.teacher_forcing import TeacherForcingScheduler
+    from forecastab.teacher_forcing.schedules import schedule_from_spec
+
+    trainer_config = cell.config.trainer
+    monitor = "val_loss_free_running" if has_validation else None
+    checkpoint = ModelCheckpoint(
+        dirpath=cell.run_dir / "checkpoints",
+        filename="model",
+        monitor=monitor,
+        mode="min",
+        save_top_k=1,
+        enable_version_counter=False,
+    )
+    schedule = schedule_from_spec(cell.strategy_config.teacher_forcing)
+    callbacks: list[Any] = [TeacherForcingScheduler(schedule), checkpoint]
+    early = trainer_config.early_stopping
+    if early is not None and has_validation:
+        callbacks.append(
+            EarlyStopping(
+                monitor="val_loss_free_running", patience=early.patience, min_delta=early.min_delta
+            )
+        )
+    kwargs: dict[str, Any] = {
+        "deterministic": True,
+        # Lightning's epoch bar only for an interactive, sequential grid
+        "enable_progress_bar": sys.stderr.isatty() and multiprocessing.parent_process() is None,
+        "enable_model_summary": False,
+        "log_every_n_steps": 1,
+        "default_root_dir": str(cell.run_dir),
+        **trainer_config.trainer_kwargs(),
+    }
+    if kwargs.get("logger", True) is True:
+        kwargs["logger"] = _loggers(cell.run_dir)
+    kwargs["callbacks"] = [*callbacks, *kwargs.get("callbacks", [])]
+    if not has_validation:
+        kwargs["limit_val_batches"] = 0
+    return pl.Trainer(**kwargs), checkpoint
+
+
+def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> RunOutcome:
+    """Do one run's ``work`` in its own folder, so that nothing is lost whatever happens.
+
+    A complete folder (``DONE`` + ``metrics.csv`` + the same resolved config) is skipped; an
+    incomplete one is cleared and redone. The resolved config is written first and ``DONE``
+    last; an exception is written to ``error.txt`` and returned as a ``failed`` outcome.
+
+    Args:
+        run_dir: The run's folder.
+        config_text: Its resolved config (``config.yaml``).
+        work: Computes the run and writes ``metrics.csv`` into ``run_dir``.
+
+    Returns:
+        The outcome: ``skipped``, ``done`` or ``failed``.
+    """
+    if is_complete(run_dir, config_text):
+        return RunOutcome(run_dir.name, "skipped")
+    start = time.perf_counter()
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    report.atomic_write(run_dir / report.RUN_CONFIG, config_text)
+    try:
+        work()
+    except Exception as error:  # a failed run is recorded and the grid goes on
+        report.atomic_write(run_dir / report.ERROR, traceback.format_exc())
+        message = f"{type(error).__name__}: {error}".splitlines()[0]
+        return RunOutcome(run_dir.name, "failed", time.perf_counter() - start, message)
+    seconds = time.perf_counter() - start
+    report.atomic_write(run_dir / report.DONE, f"completed in {seconds:.1f} s\n")
+    return RunOutcome(run_dir.name, "done", seconds)
+
+
+def run_cell(cell: RunCell) -> RunOutcome:
+    """Train, evaluate and record one grid cell (see :func:`record_run`); never raises.
+
+    Args:
+        cell: The cell to run.
+
+    Returns:
+        The outcome.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    if cell.config.executor.threads_per_run is not None:
+        torch.set_num_threads(cell.config.executor.threads_per_run)
+    try:
+        return record_run(cell.run_dir, _cell_config_text(cell), lambda: _train_and_evaluate(cell))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_and_evaluate(cell: RunCell) -> None:
+    import pytorch_lightning as pl
+
+    from forecastab.evaluation.evaluate import evaluate
+    from forecastab.models import ForecastModule, model_from_spec
+
+    _quiet_lightning()
+    config = cell.config
+    pl.seed_everything(cell.seed, workers=True, verbose=False)
+    datamodule = build_datamodule(config, cell.horizon, cell.seed)
+    strategy = cell.strategy_config
+    module = model_from_spec(
+        cell.model_spec.options(),
+        context_length=config.data.context_length,
+        horizon=cell.horizon,
+        n_targets=datamodule.n_targets,
+        sampling=strategy.sampling,
+    )
+    has_validation = datamodule.borders.val is not None
+    trainer, checkpoint = _trainer(cell, has_validation)
+    trainer.fit(module, datamodule=datamodule)
+    if checkpoint.best_model_path:
+        module = ForecastModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+    module.eval()
+    evaluation = evaluate(
+        module,
+        datamodule,
+        modes=config.evaluation.modes,
+        metrics=config.evaluation.metrics,
+        units=config.evaluation.units,
+        stride=config.evaluation.stride,
+        n_bootstrap=config.evaluation.n_bootstrap,
+        seed=cell.seed,
+        labels={
+            "dataset": dataset_label(datamodule.name, cell.horizon, config.data),
+            "model": cell.model,
+            "strategy": cell.strategy,
+            "seed": cell.seed,
+        },
+    )
+    report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
+    if config.evaluation.n_bootstrap and not evaluation.intervals.empty:
+        intervals = evaluation.intervals.to_csv(
+            index=False, float_format=report.FLOAT_FORMAT, lineterminator="\n"
+        )
+        report.atomic_write(cell.run_dir / "intervals.csv", intervals)
+
+
+def baseline_name(spec: str | dict[str, Any]) -> str:
+    """A baseline's ``model`` label: its ``label`` key, else its name.
+
+    >>> baseline_name({"name": "arima", "order": [2, 1, 0], "label": "arima210"})
+    'arima210'
+    """
+    if isinstance(spec, str):
+        return spec
+    return str(spec.get("label") or spec.get("name") or "baseline")
+
+
+def baseline_spec(spec: str | dict[str, Any]) -> str | dict[str, Any]:
+    """The spec without the runner's own ``label`` key, as ``baseline_from_spec`` takes it."""
+    if isinstance(spec, str):
+        return spec
+    return {key: value for key, value in spec.items() if key != "label"}
+
+
+def run_baselines(
+    config: ExperimentConfig, out_dir: Path, datamodules: dict[int, Any]
+) -> list[RunOutcome]:
+    """Fit and evaluate the config's baselines once per dataset (not per seed), in this process.
+
+    Each baseline gets a folder ``runs/<name>__baseline/`` with the same files as a neural run;
+    complete folders are skipped on a rerun and a failure is recorded in ``error.txt``.
+    """
+    from forecastab.baselines import baseline_from_spec
+    from forecastab.evaluation.evaluate import evaluate
+
+    def fit_and_evaluate(spec: str | dict[str, Any], datamodule: Any, run_dir: Path) -> None:
+        baseline = baseline_from_spec(baseline_spec(spec), season_length=datamodule.season_length)
+        baseline.fit(datamodule.values, datamodule.borders.train[1])
+        evaluation = evaluate(
+            baseline,
+            datamodule,
+            modes=("free_running",),
+            metrics=config.evaluation.metrics,
+            units=config.evaluation.units,
+            stride=config.evaluation.stride,
+            labels={
+                "dataset": dataset_label(datamodule.name, datamodule.horizon, config.data),
+                "model": baseline_name(spec),
+                "strategy": report.BASELINE,
+                "seed": 0,
+            },
+        )
+        report.atomic_write(run_dir / report.METRICS, report.results_csv(evaluation.table))
+
+    outcomes = []
+    for horizon, datamodule in datamodules.items():
+        for spec in config.baselines:
+            run_dir = (
+                out_dir / "runs" / f"{_prefix(horizon, config)}{baseline_name(spec)}__baseline"
+            )
+            run = {"experiment": config.name, "baseline": spec, "horizon": horizon}
+            outcomes.append(
+                record_run(
+                    run_dir,
+                    run_config_text(config, run),
+                    lambda s=spec, d=datamodule, r=run_dir: fit_and_evaluate(s, d, r),
+                )
+            )
+    return outcomes
+
+
+def _warn(message: str) -> None:
+    print(f"forecastab: warning: {message}", file=sys.stderr)
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    progress: bool = True,
+    on_outcome: Callable[[RunOutcome], None] | None = None,
+) -> ExperimentResult:
+    """Run a whole experiment into ``out_dir``: baselines, the grid, results, chart, summary.
+
+    Bad input (unwritable folder, data errors) is raised before anything trains. Completed runs
+    are skipped; ``results.csv`` is rewritten from the completed runs after each one, and only
+    when its content changes.
+
+    Args:
+        config: The validated experiment.
+        out_dir: The output folder (created when missing).
+        progress: Show one progress bar over the grid on stderr.
+        on_outcome: Called after every run (tests use it).
+
+    Returns:
+        The outcome of every run.
+
+    Raises:
+        ConfigError: The folder cannot be written.
+        DataError: The data block names a series that cannot be used.
+    """
+    from forecastab.experiments.executors import executor_for
+
+    executor = executor_for(config.executor)  # a missing Ray fails before anything runs
+    out_dir = check_writable(Path(out_dir))
+    for stale in out_dir.glob(".*.tmp"):  # left by a process killed mid-write
+        stale.unlink(missing_ok=True)
+    datamodules = {h: build_datamodule(config, h, config.seeds[0]) for h in config.data.horizons}
+    if config.trainer.early_stopping is not None and any(
+        dm.borders.val is None for dm in datamodules.values()
+    ):
+        _warn(
+            "trainer.early_stopping is ignored: the data split has no validation part (add 'val')"
+        )
+    report.atomic_write(
+        out_dir / report.RUN_CONFIG, yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    )
+
+    cells = plan_grid(config, out_dir)
+    outcomes = run_baselines(config, out_dir, datamodules)
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            _warn(f"baseline {outcome.name} failed: {outcome.error}")
+    # every run of this config with the resolved config it must have been computed with
+    expected: dict[Path, str | None] = {c.run_dir: _cell_config_text(c) for c in cells}
+    expected.update({out_dir / "runs" / o.name: None for o in outcomes})
+
+    def refresh() -> None:
+        done = [d / report.METRICS for d, text in expected.items() if is_complete(d, text)]
+        report.write_results(out_dir, report.assemble_results(done))
+
+    refresh()
+    pending = [c for c in cells if not is_complete(c.run_dir, expected[c.run_dir])]
+    skipped = [RunOutcome(c.name, "skipped") for c in cells if c not in pending]
+    outcomes += skipped
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(cells),
+        initial=len(skipped),
+        desc=config.name,
+        unit="run",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
+
+    def finished(outcome: RunOutcome) -> None:
+        outcomes.append(outcome)
+        if outcome.status == "failed":
+            bar.write(
+                f"forecastab: warning: run {outcome.name} failed: {outcome.error}", file=sys.stderr
+            )
+        refresh()
+        bar.set_postfix_str(outcome.name, refresh=False)
+        bar.update(1)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    try:
+        executor.execute(pending, finished)
+    finally:
+        bar.close()
+    render_outputs(out_dir)
+    return ExperimentResult(out_dir, outcomes)
+
+
+def render_outputs(out_dir: Path) -> None:
+    """Draw the chart and write the summary; a chart that cannot be drawn is a warning."""
+    table = report.read_results(out_dir / report.RESULTS)
+    if not table.empty:
+        try:
+            report.render_chart(out_dir)
+        except Exception as error:  # a chart must never lose the numbers
+            _warn(f"could not draw {report.CHART}: {error}")
+    report.write_summary(out_dir)
