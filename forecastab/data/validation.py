@@ -158,6 +158,11 @@ def validate_series(
 
     columns = [str(c) for c in frame.columns]
     frame = frame.set_axis(columns, axis=1)
+    if time_column is not None and time_column not in columns and frame.index.name == time_column:
+        frame = frame.reset_index().set_axis(
+            [time_column, *columns], axis=1
+        )  # the index is the time
+        columns = [time_column, *columns]
     if time_column is not None:
         if time_column not in columns:
             raise DataError(

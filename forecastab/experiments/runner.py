@@ -179,15 +179,9 @@ def check_writable(out_dir: Path) -> Path:
 
 def build_datamodule(config: ExperimentConfig, horizon: int, seed: int) -> Any:
     """The ``WindowDataModule`` of the config's data block at one horizon."""
-    from forecastab.data import DATASETS, WindowDataModule, load_dataset
+    from forecastab.data import WindowDataModule
 
     data = config.data
-    time_column = data.time_column
-    if time_column is not None and data.source in DATASETS:
-        # A bundled set comes already indexed by time; naming that index is not an error.
-        frame, _ = load_dataset(data.source)
-        if frame.index.name == time_column and time_column not in frame.columns:
-            time_column = None
     options: dict[str, Any] = {}
     if data.split is not None:
         split = data.split
@@ -195,7 +189,7 @@ def build_datamodule(config: ExperimentConfig, horizon: int, seed: int) -> Any:
     return WindowDataModule(
         data.source,
         target=data.target,
-        time_column=time_column,
+        time_column=data.time_column,
         context_length=data.context_length,
         horizon=horizon,
         batch_size=data.batch_size,

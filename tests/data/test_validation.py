@@ -178,3 +178,17 @@ def test_minimum_length_is_really_the_minimum():
 def test_unknown_dataset_suggests_nearest():
     with pytest.raises(DataError, match=r"unknown dataset 'sunspot' \(did you mean 'sunspots'\?\)"):
         WindowDataModule("sunspot", context_length=10, horizon=5)
+
+
+def test_time_column_may_name_the_index():
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0]}, index=pd.Index([1990, 1991, 1992], name="year"))
+    series = validate_series(frame, time_column="year")
+    assert series.index.name == "year" and series.index.tolist() == [1990, 1991, 1992]
+    dm = WindowDataModule(
+        "sunspots",
+        time_column="YEAR",
+        context_length=30,
+        horizon=20,
+        split={"train": 0.7, "test": 0.3},
+    )
+    assert len(dm.origins("test")) == 74
