@@ -264,6 +264,8 @@ class ForecastModule(pl.LightningModule):
         """
         horizon = horizon or self.horizon
         self._check_horizon(horizon)
+        if isinstance(context, np.ndarray):
+            context = np.array(context, dtype=np.float32)  # a writable copy: views may be read-only
         context = torch.as_tensor(context, dtype=torch.float32, device=self.device)
         if context.ndim != 3 or context.shape[2] != self.n_targets:
             raise DataError(
