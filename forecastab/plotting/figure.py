@@ -8,8 +8,8 @@ forecastab never loads it.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,20 +143,15 @@ def save_figure(fig: Figure, path: str | os.PathLike[str], dpi: int = 150) -> Pa
     """
     import matplotlib.pyplot as plt
 
+    from forecastab.files import atomic_write
+
     target = Path(path)
     fmt = target.suffix.lstrip(".").lower() or "png"
-    tmp_name: str | None = None
     try:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight")
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-        ) as handle:
-            tmp_name = handle.name
-            fig.savefig(handle, format=fmt, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp_name, target)
-        tmp_name = None
+        atomic_write(target, buffer.getvalue())
     finally:
         plt.close(fig)
-        if tmp_name is not None and os.path.exists(tmp_name):
-            os.remove(tmp_name)
     return target
