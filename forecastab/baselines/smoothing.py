@@ -40,13 +40,13 @@ class _Smoothing(StatsmodelsBaseline):
     def __init__(
         self,
         *,
-        trend: str | None,
-        damped_trend: bool,
-        seasonal: str | None,
-        season_length: int | None,
-        refit_every: int | None,
-        n_jobs: int,
-        progress: bool,
+        trend: str | None = None,
+        damped_trend: bool = False,
+        seasonal: str | None = None,
+        season_length: int | None = None,
+        refit_every: int | None = None,
+        n_jobs: int = 1,
+        progress: bool = True,
     ) -> None:
         super().__init__(refit_every=refit_every, n_jobs=n_jobs, progress=progress)
         self.trend = _component("trend", trend)
@@ -155,27 +155,6 @@ class HoltWinters(_Smoothing):
 
     name = "holt_winters"
     per_origin: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        *,
-        trend: str | None = None,
-        damped_trend: bool = False,
-        seasonal: str | None = None,
-        season_length: int | None = None,
-        refit_every: int | None = None,
-        n_jobs: int = 1,
-        progress: bool = True,
-    ) -> None:
-        super().__init__(
-            trend=trend,
-            damped_trend=damped_trend,
-            seasonal=seasonal,
-            season_length=season_length,
-            refit_every=refit_every,
-            n_jobs=n_jobs,
-            progress=progress,
-        )
 
     def _make_model(self, series: np.ndarray, initial: dict[str, Any] | None = None) -> Any:
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
