@@ -73,6 +73,38 @@ def root_figure(ax: Axes) -> Figure:
         return ax.figure
 
 
+def small_multiples_axes(
+    n_panels: int,
+    *,
+    nrows: int,
+    ncols: int,
+    size: tuple[float, float],
+    axes: Any = None,
+    chart: str,
+) -> tuple[Figure, list[Axes]]:
+    """Axes for small multiples: a new constrained grid (spare cells hidden) or the caller's axes.
+
+    Raises:
+        DataError: when the caller's axes are fewer than the panels.
+    """
+    import numpy as np
+
+    from forecastab.errors import DataError
+
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, grid = plt.subplots(nrows, ncols, figsize=size, layout="constrained", squeeze=False)
+        cells = list(grid.ravel())
+        for spare in cells[n_panels:]:
+            spare.set_visible(False)
+        return fig, cells
+    cells = list(np.ravel(np.asarray(axes, dtype=object)))
+    if len(cells) < n_panels:
+        raise DataError(f"{chart} needs {n_panels} axes, got {len(cells)}")
+    return root_figure(cells[0]), cells
+
+
 def style_axes(ax: Axes, *, xlabel: str, ylabel: str, title: str | None = None) -> None:
     """Axis labels, a title, small tick labels and a light grid."""
     ax.set_xlabel(xlabel)

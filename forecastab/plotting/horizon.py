@@ -36,8 +36,8 @@ from forecastab.plotting.figure import (
     add_legend,
     legend_columns,
     new_axes,
-    root_figure,
     series_colours,
+    small_multiples_axes,
     style_axes,
 )
 
@@ -387,21 +387,10 @@ def plot_grid(
     handles, labels = _legend_entries([c for cs in curves for c in cs], palette, mode_key=True)
     width = 2.6 * ncols
     legend_ncols = legend_columns(labels, width)
-    if axes is None:
-        import matplotlib.pyplot as plt
-
-        height = 2.1 * nrows + 0.35 + 0.2 * math.ceil(len(labels) / legend_ncols)
-        fig, grid = plt.subplots(
-            nrows, ncols, figsize=(width, height), layout="constrained", squeeze=False
-        )
-        panel_axes = list(grid.ravel())
-        for spare in panel_axes[len(panels) :]:
-            spare.set_visible(False)
-    else:
-        panel_axes = list(np.ravel(np.asarray(axes, dtype=object)))
-        if len(panel_axes) < len(panels):
-            raise DataError(f"plot_grid needs {len(panels)} axes, got {len(panel_axes)}")
-        fig = root_figure(panel_axes[0])
+    height = 2.1 * nrows + 0.35 + 0.2 * math.ceil(len(labels) / legend_ncols)
+    fig, panel_axes = small_multiples_axes(
+        len(panels), nrows=nrows, ncols=ncols, size=(width, height), axes=axes, chart="plot_grid"
+    )
     ylabel = f"{metric_name(metric)}{units_suffix(units_label)}"
     for i, (ax, name, panel_curves) in enumerate(zip(panel_axes, names, curves)):
         _draw(ax, panel_curves, palette)

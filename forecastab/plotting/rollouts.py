@@ -13,7 +13,7 @@ from forecastab.plotting.figure import (
     COLUMN_WIDTH,
     add_legend,
     legend_columns,
-    root_figure,
+    small_multiples_axes,
     style_axes,
 )
 
@@ -118,21 +118,15 @@ def plot_rollouts(
     width = COLUMN_WIDTH if ncols == 1 else 3.4 * ncols
     legend_ncols = legend_columns(labels, width)
 
-    if axes is None:
-        import matplotlib.pyplot as plt
-
-        height = 2.0 * nrows + 0.2 * math.ceil(len(labels) / legend_ncols)
-        fig, grid = plt.subplots(
-            nrows, ncols, figsize=(width, height), layout="constrained", squeeze=False
-        )
-        panel_axes = list(grid.ravel())
-        for spare in panel_axes[len(chosen) :]:
-            spare.set_visible(False)
-    else:
-        panel_axes = list(np.ravel(np.asarray(axes, dtype=object)))
-        if len(panel_axes) < len(chosen):
-            raise DataError(f"plot_rollouts needs {len(chosen)} axes, got {len(panel_axes)}")
-        fig = root_figure(panel_axes[0])
+    height = 2.0 * nrows + 0.2 * math.ceil(len(labels) / legend_ncols)
+    fig, panel_axes = small_multiples_axes(
+        len(chosen),
+        nrows=nrows,
+        ncols=ncols,
+        size=(width, height),
+        axes=axes,
+        chart="plot_rollouts",
+    )
 
     past = np.arange(-context.shape[1] + 1, 1)  # (L,)
     ahead = np.arange(0, horizon + 1)  # (H + 1,): starts at the origin to join the context
