@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from forecastab.errors import ConfigError, DataError
@@ -248,9 +249,11 @@ def run_tasks(
     results: list[TaskResult | None] = [None] * len(tasks)
     with tqdm(total=len(tasks), desc=description, disable=not show, leave=False) as bar:
         if n_jobs == 1 or len(tasks) == 1:
-            for index, task in enumerate(tasks):
-                results[index] = run_captured(function, *task)
-                bar.update()
+            # statsmodels' matrices are small: one BLAS thread is faster than several here
+            with threadpool_limits(limits=1, user_api="blas"):
+                for index, task in enumerate(tasks):
+                    results[index] = run_captured(function, *task)
+                    bar.update()
         else:
             context = multiprocessing.get_context("forkserver")
             # the server imports statsmodels once; each worker forks from it already loaded
