@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from forecastab.models.rnn import check_recurrent_config, recurrent_layers
+from forecastab.models.rnn import RecurrentConfig, recurrent_layers
 
 
 @dataclass(kw_only=True)
-class DirectConfig:
+class DirectConfig(RecurrentConfig):
     """Hyperparameters of :class:`DirectNetwork`.
 
     Attributes:
@@ -24,14 +24,6 @@ class DirectConfig:
         num_layers: stacked encoder layers.
         dropout: dropout between stacked layers and before the output head.
     """
-
-    cell: str = "gru"
-    hidden_size: int = 64
-    num_layers: int = 1
-    dropout: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
 
 
 class DirectNetwork(nn.Module):

@@ -21,13 +21,13 @@ RNNState = Tensor | tuple[Tensor, Tensor]
 
 
 @dataclass(kw_only=True)
-class RNNConfig:
-    """Hyperparameters of :class:`RNNNetwork`.
+class RecurrentConfig:
+    """The fields every recurrent config shares, validated once.
 
     Attributes:
         cell: ``gru`` or ``lstm``.
         hidden_size: ``D``, units per layer.
-        num_layers: stacked recurrent layers in the encoder and in the decoder.
+        num_layers: stacked recurrent layers.
         dropout: dropout between stacked layers and before the output head.
     """
 
@@ -38,6 +38,18 @@ class RNNConfig:
 
     def __post_init__(self) -> None:
         check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
+
+
+@dataclass(kw_only=True)
+class RNNConfig(RecurrentConfig):
+    """Hyperparameters of :class:`RNNNetwork`.
+
+    Attributes:
+        cell: ``gru`` or ``lstm``.
+        hidden_size: ``D``, units per layer.
+        num_layers: stacked recurrent layers in the encoder and in the decoder.
+        dropout: dropout between stacked layers and before the output head.
+    """
 
 
 def check_recurrent_config(cell: str, hidden_size: int, num_layers: int, dropout: float) -> None:
