@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from forecastab.errors import ConfigError, ForecastabError, nearest, unknown_name
+from forecastab.experiments.names import check_config_names
 
 MODES = ("free_running", "teacher_forced")
 SAMPLINGS = ("per_step", "per_sequence", "prefix", "two_pass")
@@ -366,6 +367,7 @@ def validate_config(raw: Any) -> ExperimentConfig:
     """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"an experiment file must be a mapping of keys, got {type(raw).__name__}")
+    check_config_names(raw)  # names become folder names: checked before anything else
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as error:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ import yaml
 from forecastab.errors import ConfigError
 from forecastab.experiments import report
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
+from forecastab.experiments.names import check_runs_folder, remove_run_folder
 
 LIGHTNING_LOGGERS = (
     "lightning.pytorch",
@@ -267,7 +267,9 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     return pl.Trainer(**kwargs), checkpoint
 
 
-def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> RunOutcome:
+def record_run(
+    run_dir: Path, config_text: str, work: Callable[[], None], out_dir: Path | None = None
+) -> RunOutcome:
     """Do one run's ``work`` in its own folder, so that nothing is lost whatever happens.
 
     A complete folder (``DONE`` + ``metrics.csv`` + the same resolved config) is skipped; an
@@ -278,6 +280,8 @@ def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> Run
         run_dir: The run's folder.
         config_text: Its resolved config (``config.yaml``).
         work: Computes the run and writes ``metrics.csv`` into ``run_dir``.
+        out_dir: The experiment's ``--out`` folder (default: two levels above ``run_dir``);
+            an unfinished folder is removed only when it lies inside it.
 
     Returns:
         The outcome: ``skipped``, ``done`` or ``failed``.
@@ -285,8 +289,7 @@ def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> Run
     if is_complete(run_dir, config_text):
         return RunOutcome(run_dir.name, "skipped")
     start = time.perf_counter()
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    remove_run_folder(run_dir, out_dir if out_dir is not None else run_dir.parent.parent)
     run_dir.mkdir(parents=True)
     report.atomic_write(run_dir / report.RUN_CONFIG, config_text)
     try:
@@ -428,6 +431,7 @@ def run_baselines(
                     run_dir,
                     run_config_text(config, run),
                     lambda s=spec, d=datamodule, r=run_dir: fit_and_evaluate(s, d, r),
+                    out_dir,
                 )
             )
     return outcomes
@@ -467,6 +471,7 @@ def run_experiment(
 
     executor = executor_for(config.executor)  # a missing Ray fails before anything runs
     out_dir = check_writable(Path(out_dir))
+    check_runs_folder(out_dir)
     for stale in out_dir.glob(".*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
     datamodules = {h: build_datamodule(config, h, config.seeds[0]) for h in config.data.horizons}
