@@ -89,7 +89,9 @@ def _run(args: argparse.Namespace) -> int:
     done = sum(o.status == "done" for o in result.outcomes)
     skipped = sum(o.status == "skipped" for o in result.outcomes)
     failed = len(result.failed)
-    print(f"{out_dir}: {done} run(s) done, {skipped} skipped, {failed} failed")
+    diverged = sum(o.status == "diverged" for o in result.outcomes)
+    note = f" ({diverged} diverged)" if diverged else ""
+    print(f"{out_dir}: {done} run(s) done, {skipped} skipped, {failed} failed{note}")
     for name in ("results.csv", "horizon_error.png", "summary.md"):
         if (out_dir / name).exists():
             print(f"  {out_dir / name}")

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from forecastab.errors import DataError
+from forecastab.experiments.identity import redone_runs
 from forecastab.files import atomic_write
 
 COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
@@ -170,7 +171,9 @@ def _step_table(rows: pd.DataFrame, steps: Sequence[int]) -> pd.DataFrame:
     return table.reset_index()
 
 
-def summary_markdown(table: pd.DataFrame, *, title: str, failures: Sequence[str] = ()) -> str:
+def summary_markdown(
+    table: pd.DataFrame, *, title: str, failures: Sequence[str] = (), redone: Sequence[str] = ()
+) -> str:
     """The text of ``summary.md``: per dataset and metric, the tables a reader compares.
 
     For every dataset and metric: free-running error of each model and strategy at a few steps
@@ -181,6 +184,7 @@ def summary_markdown(table: pd.DataFrame, *, title: str, failures: Sequence[str]
         table: A results table (the contract's columns).
         title: The experiment's name.
         failures: One line per failed run.
+        redone: One line per run whose earlier result was replaced, and why.
 
     Returns:
         Markdown text.
@@ -221,6 +225,9 @@ def summary_markdown(table: pd.DataFrame, *, title: str, failures: Sequence[str]
     if failures:
         lines += ["", "## Failed runs", ""]
         lines += [f"- {failure}" for failure in failures]
+    if redone:
+        lines += ["", "## Redone runs", ""]
+        lines += [f"- {line}" for line in redone]
     return "\n".join(lines) + "\n"
 
 
@@ -254,7 +261,12 @@ def write_summary(out_dir: Path) -> Path:
         DataError: ``results.csv`` is missing.
     """
     table = read_results(out_dir / RESULTS)
-    text = summary_markdown(table, title=experiment_title(out_dir), failures=failed_runs(out_dir))
+    text = summary_markdown(
+        table,
+        title=experiment_title(out_dir),
+        failures=failed_runs(out_dir),
+        redone=redone_runs(out_dir),
+    )
     return atomic_write(out_dir / SUMMARY, text)
 
 

@@ -26,8 +26,10 @@ from typing import Any
 import yaml
 
 from forecastab.errors import ConfigError
-from forecastab.experiments import report
+from forecastab.experiments import identity, report
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
+from forecastab.experiments.interrupts import interrupts_kept
+from forecastab.experiments.lock import output_folder_lock
 from forecastab.experiments.names import check_runs_folder, remove_run_folder
 
 LIGHTNING_LOGGERS = (
@@ -76,7 +78,10 @@ class RunCell:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What became of one run: ``done``, ``skipped`` (already complete) or ``failed``."""
+    """What became of one run: ``done``, ``skipped`` (already complete), ``failed`` or ``diverged``.
+
+    ``diverged`` is a failure whose training loss exploded (see ``forecastab.models.divergence``).
+    """
 
     name: str
     status: str
@@ -93,8 +98,8 @@ class ExperimentResult:
 
     @property
     def failed(self) -> list[RunOutcome]:
-        """The runs that raised."""
-        return [o for o in self.outcomes if o.status == "failed"]
+        """The runs that raised (diverged ones included)."""
+        return [o for o in self.outcomes if o.status in ("failed", "diverged")]
 
 
 def dataset_label(name: str, horizon: int, data: DataConfig) -> str:
@@ -135,6 +140,8 @@ def run_config_text(config: ExperimentConfig, run: dict[str, Any]) -> str:
     """
     full = config.model_dump(mode="json")
     resolved = {"run": run, **{key: full[key] for key in ("data", "trainer", "evaluation")}}
+    # the data's content, not just its path: an edited CSV redoes the run
+    resolved["data"]["content_sha256"] = identity.data_fingerprint(config.data.source)
     return yaml.safe_dump(resolved, sort_keys=False)
 
 
@@ -145,6 +152,7 @@ def _cell_config_text(cell: RunCell) -> str:
         "strategy": cell.strategy_config.model_dump(mode="json"),
         "seed": cell.seed,
         "horizon": cell.horizon,
+        "threads_per_run": cell.config.executor.threads_per_run,  # changes float results
     }
     return run_config_text(cell.config, run)
 
@@ -228,6 +236,7 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
+    from forecastab.models.divergence import DivergenceMonitor
     from forecastab.teacher_forcing import TeacherForcingScheduler
     from forecastab.teacher_forcing.schedules import schedule_from_spec
 
@@ -242,7 +251,7 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
         enable_version_counter=False,
     )
     schedule = schedule_from_spec(cell.strategy_config.teacher_forcing)
-    callbacks: list[Any] = [TeacherForcingScheduler(schedule), checkpoint]
+    callbacks: list[Any] = [TeacherForcingScheduler(schedule), checkpoint, DivergenceMonitor()]
     early = trainer_config.early_stopping
     if early is not None and has_validation:
         callbacks.append(
@@ -289,15 +298,23 @@ def record_run(
     if is_complete(run_dir, config_text):
         return RunOutcome(run_dir.name, "skipped")
     start = time.perf_counter()
+    reason = identity.redo_reason(
+        run_dir, config_text, report.DONE, report.METRICS, report.RUN_CONFIG
+    )
     remove_run_folder(run_dir, out_dir if out_dir is not None else run_dir.parent.parent)
     run_dir.mkdir(parents=True)
     report.atomic_write(run_dir / report.RUN_CONFIG, config_text)
+    if reason is not None:
+        report.atomic_write(run_dir / identity.REDONE, f"{reason}\n")
     try:
         work()
     except Exception as error:  # a failed run is recorded and the grid goes on
+        from forecastab.models.divergence import TrainingDiverged
+
+        status = "diverged" if isinstance(error, TrainingDiverged) else "failed"
         report.atomic_write(run_dir / report.ERROR, traceback.format_exc())
         message = f"{type(error).__name__}: {error}".splitlines()[0]
-        return RunOutcome(run_dir.name, "failed", time.perf_counter() - start, message)
+        return RunOutcome(run_dir.name, status, time.perf_counter() - start, message)
     seconds = time.perf_counter() - start
     report.atomic_write(run_dir / report.DONE, f"completed in {seconds:.1f} s\n")
     return RunOutcome(run_dir.name, "done", seconds)
@@ -343,7 +360,8 @@ def _train_and_evaluate(cell: RunCell) -> None:
     )
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
-    trainer.fit(module, datamodule=datamodule)
+    with interrupts_kept(trainer):
+        trainer.fit(module, datamodule=datamodule)
     if checkpoint.best_model_path:
         module = ForecastModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     module.eval()
@@ -472,6 +490,18 @@ def run_experiment(
     executor = executor_for(config.executor)  # a missing Ray fails before anything runs
     out_dir = check_writable(Path(out_dir))
     check_runs_folder(out_dir)
+    with output_folder_lock(out_dir):  # one grid per folder: a second process gets one line
+        return _run_in_folder(config, out_dir, executor, progress, on_outcome)
+
+
+def _run_in_folder(
+    config: ExperimentConfig,
+    out_dir: Path,
+    executor: Any,
+    progress: bool,
+    on_outcome: Callable[[RunOutcome], None] | None,
+) -> ExperimentResult:
+    """The body of :func:`run_experiment`, run while holding the output folder's lock."""
     for stale in out_dir.glob(".*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
     datamodules = {h: build_datamodule(config, h, config.seeds[0]) for h in config.data.horizons}
@@ -488,7 +518,7 @@ def run_experiment(
     cells = plan_grid(config, out_dir)
     outcomes = run_baselines(config, out_dir, datamodules)
     for outcome in outcomes:
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "diverged"):
             _warn(f"baseline {outcome.name} failed: {outcome.error}")
     # every run of this config with the resolved config it must have been computed with
     expected: dict[Path, str | None] = {c.run_dir: _cell_config_text(c) for c in cells}
@@ -517,7 +547,7 @@ def run_experiment(
 
     def finished(outcome: RunOutcome) -> None:
         outcomes.append(outcome)
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "diverged"):
             bar.write(
                 f"forecastab: warning: run {outcome.name} failed: {outcome.error}", file=sys.stderr
             )
