@@ -28,7 +28,8 @@ from pydantic import (
 )
 
 from forecastab.errors import ConfigError, ForecastabError, nearest, unknown_name
-from forecastab.experiments.names import check_config_names
+from forecastab.experiments.checks import check_model_size, check_raw_config
+from forecastab.experiments.yaml_loader import load_yaml
 
 MODES = ("free_running", "teacher_forced")
 SAMPLINGS = ("per_step", "per_sequence", "prefix", "two_pass")
@@ -367,7 +368,7 @@ def validate_config(raw: Any) -> ExperimentConfig:
     """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"an experiment file must be a mapping of keys, got {type(raw).__name__}")
-    check_config_names(raw)  # names become folder names: checked before anything else
+    check_raw_config(raw)  # names become folder names, trainer values are bounded: checked first
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as error:
@@ -383,6 +384,7 @@ def _check_specs(config: ExperimentConfig) -> None:
     from forecastab.models import model_from_spec
 
     for i, spec in enumerate(config.models):
+        check_model_size(spec.options(), config, f"models[{i}] ({spec.name})")
         try:
             model_from_spec(
                 spec.options(),
@@ -420,7 +422,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' not found; pass the path of an experiment YAML")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except ConfigError as error:  # a duplicate key, an alias bomb
+        raise ConfigError(f"{path}: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; an experiment file is UTF-8 YAML") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

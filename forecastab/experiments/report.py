@@ -65,12 +65,33 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(
             f"no results file '{path}'; run `forecastab run CONFIG.yaml --out DIR` first"
         )
-    table = pd.read_csv(path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str})
+    fix = "delete it and rerun `forecastab run` to rebuild it"
+    try:
+        table = pd.read_csv(
+            path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str}
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"'{path}' is empty; {fix}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise DataError(f"'{path}' is not a readable CSV ({detail}); {fix}") from None
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise DataError(
             f"'{path}' lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
         )
+    for column in ("seed", "step", "value"):
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        bad = numbers.isna() & table[column].notna()
+        if column != "value":
+            bad |= numbers.isna() | (numbers != numbers.round())
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"'{path}' has a non-numeric {column} {table[column].iloc[row]!r} at line "
+                f"{row + 2}; {fix}"
+            )
+        table[column] = numbers
     return sort_results(table)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from forecastab.errors import ConfigError
+from forecastab.errors import ConfigError, DataError
 from forecastab.experiments import identity, report
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
 from forecastab.experiments.interrupts import interrupts_kept
@@ -504,6 +504,7 @@ def _run_in_folder(
     """The body of :func:`run_experiment`, run while holding the output folder's lock."""
     for stale in out_dir.glob(".*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
+    _unmark_corrupt_runs(out_dir)
     datamodules = {h: build_datamodule(config, h, config.seeds[0]) for h in config.data.horizons}
     if config.trainer.early_stopping is not None and any(
         dm.borders.val is None for dm in datamodules.values()
@@ -563,6 +564,16 @@ def _run_in_folder(
         bar.close()
     render_outputs(out_dir)
     return ExperimentResult(out_dir, outcomes)
+
+
+def _unmark_corrupt_runs(out_dir: Path) -> None:
+    """A finished run whose ``metrics.csv`` cannot be read is redone, not fatal to the grid."""
+    for done in sorted((out_dir / "runs").glob(f"*/{report.DONE}")):
+        try:
+            report.read_results(done.parent / report.METRICS)
+        except DataError as error:
+            _warn(f"run {done.parent.name} is redone: {error}")
+            done.unlink(missing_ok=True)
 
 
 def render_outputs(out_dir: Path) -> None:

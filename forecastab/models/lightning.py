@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from forecastab import checks
 from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.models.direct import DirectConfig, DirectNetwork
@@ -134,15 +135,10 @@ class ForecastModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         config = _config_from_dict(network) if isinstance(network, Mapping) else network
-        for key, value in (
-            ("context_length", context_length),
-            ("horizon", horizon),
-            ("n_targets", n_targets),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
-        if not learning_rate > 0:
-            raise ConfigError(f"learning_rate must be positive, got {learning_rate!r}")
+        context_length = checks.positive_int(context_length, "context_length")
+        horizon = checks.positive_int(horizon, "horizon")
+        n_targets = checks.positive_int(n_targets, "n_targets")
+        learning_rate = checks.learning_rate(learning_rate)
         if sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
@@ -173,6 +169,14 @@ class ForecastModule(pl.LightningModule):
         self.sampling = sampling
         self.teacher_forcing_ratio = float(teacher_forcing_ratio)
         self.name = name or _default_name(config)
+
+    def on_fit_start(self) -> None:
+        """Refuse a data module whose windows differ from the lengths this model was built for."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "context_length"):
+            checks.lengths_agree(
+                self, datamodule.context_length, datamodule.horizon, "the data module"
+            )
 
     @property
     def supported_modes(self) -> tuple[str, ...]:
@@ -262,7 +266,7 @@ class ForecastModule(pl.LightningModule):
         Raises:
             DataError: a context that is not ``(B, L, C)`` with ``C`` target columns.
         """
-        horizon = horizon or self.horizon
+        horizon = checks.forecast_horizon(horizon, self.horizon)
         self._check_horizon(horizon)
         if isinstance(context, np.ndarray):
             context = np.array(context, dtype=np.float32)  # a writable copy: views may be read-only
@@ -271,6 +275,7 @@ class ForecastModule(pl.LightningModule):
             raise DataError(
                 f"context must have shape (B, L, {self.n_targets}), got {tuple(context.shape)}"
             )
+        checks.finite_context(context)
         with self._inference():
             return self._forecast(context, horizon).cpu().numpy()
 
@@ -309,7 +314,7 @@ class ForecastModule(pl.LightningModule):
             )
         self._check_horizon(horizon)
         values = np.asarray(values, dtype=np.float32)
-        origins = np.asarray(origins, dtype=np.int64)
+        origins = checks.whole_origins(origins)
         if values.ndim != 2 or values.shape[1] != self.n_targets:
             raise DataError(f"values must have shape (T, {self.n_targets}), got {values.shape}")
         last = len(values) - 1 - (horizon if mode == "teacher_forced" else 0)

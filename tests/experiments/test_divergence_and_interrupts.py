@@ -99,7 +99,7 @@ def test_infinite_learning_rate_diverges_on_the_second_step(
     tmp_path: Path, make_config: Callable[..., dict]
 ) -> None:
     config = make_config(strategies=make_config()["strategies"][:1], baselines=[])
-    config["models"][0]["learning_rate"] = 1e300  # Adam steps of 1e300: NaN after one update
+    config["models"][0]["learning_rate"] = 1e30  # Adam moves every weight by 1e30 at once
     result = run_experiment(validate_config(config), tmp_path / "out", progress=False)
     [outcome] = result.outcomes
     assert outcome.status == "diverged"
@@ -151,6 +151,14 @@ def test_ctrl_c_during_training_exits_130_with_the_line(
     assert process.returncode == 130
     assert stderr.endswith(INTERRUPTED) and "Traceback" not in stderr
     assert not list((out / "runs").glob("*/error.txt"))  # no misleading error files
-    time.sleep(0.5)
-    with pytest.raises(ProcessLookupError):
-        os.killpg(process.pid, 0)  # no worker left behind
+    deadline = time.monotonic() + 10
+    while True:  # no worker left behind (the group is the parent, its workers and helpers)
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        left = subprocess.run(
+            ["ps", "-o", "pid,args", "-g", str(process.pid)], capture_output=True, text=True
+        ).stdout
+        assert time.monotonic() < deadline, left
+        time.sleep(0.1)
