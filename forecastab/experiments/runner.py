@@ -334,6 +334,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
         n_targets=datamodule.n_targets,
         strategy=cell.strategy_config.spec(),
     )
+    module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
     trainer.fit(module, datamodule=datamodule)
