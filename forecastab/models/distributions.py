@@ -210,3 +210,13 @@ def rollout_loss(net: nn.Module, out: Any, targets: Tensor) -> Tensor:
     if distribution is None:
         return F.mse_loss(out.predictions, targets)
     return negative_log_likelihood(distribution, out.params, targets)
+
+
+def per_step_loss(net: nn.Module, out: Any, targets: Tensor) -> Tensor:
+    """The training loss of a rollout at each step ``(H,)``: squared error or NLL, averaged
+    over windows and target columns (so ``per_step_loss(...).mean() == rollout_loss(...)``)."""
+    distribution = getattr(net, "distribution", None)
+    if distribution is None:
+        return (out.predictions - targets).square().mean(dim=(0, 2))  # (H,)
+    negative_log_likelihood(distribution, out.params, targets)  # the shape and scale checks
+    return -distribution.log_prob(out.params, targets).mean(dim=(0, 2))  # (H,)
