@@ -85,6 +85,25 @@ class Evaluation:
     labels: dict[str, Any] = field(default_factory=dict)
     predictive: dict[str, Predictive] = field(default_factory=dict)
     skipped: str | None = None
+    index: pd.Index | None = None
+    target_columns: tuple[str, ...] = ()
+
+    def frame(self, mode: str = "free_running") -> pd.DataFrame:
+        """One mode's predictions as a tidy forecast frame (as ``predict_frame`` gives them).
+
+        Columns ``origin, timestamp, step, target, forecast, actual``, in the evaluation's
+        units (``original`` unless evaluated ``scaled``).
+        """
+        from forecastab.forecasting import forecast_frame
+
+        if mode not in self.predictions:
+            raise ConfigError(unknown_name("evaluated mode", mode, self.predictions))
+        n, horizon, n_targets = self.targets.shape
+        index = self.index if self.index is not None else pd.RangeIndex(int(self.origins.max()) + horizon + 1)
+        columns = self.target_columns or tuple(f"target_{c}" for c in range(n_targets))
+        frame = forecast_frame(self.predictions[mode], self.origins, index, columns)
+        frame["actual"] = self.targets.ravel()
+        return frame
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -325,4 +344,6 @@ def evaluate(
         labels=resolved_labels,
         predictive=predictive,
         skipped=note,
+        index=getattr(data, "index", None),
+        target_columns=tuple(str(c) for c in getattr(data, "target_columns", ())),
     )
