@@ -463,6 +463,11 @@ class ForecastModule(pl.LightningModule):
         """
         from forecastab.evaluation.probabilistic import check_quantiles
 
+        if self.distribution is None:
+            raise ConfigError(
+                f"model '{self.name}' gives point forecasts only; quantiles need a "
+                "probabilistic model (add 'distribution: gaussian' or student_t to it)"
+            )
         levels = check_quantiles(quantiles)
         paths = self.predict_origins(
             values, origins, context_length=context_length, horizon=horizon,

@@ -172,10 +172,11 @@ def plot_calibration(
         )
     rows = rows.assign(label=rows["model"].astype(str) + "/" + rows["strategy"].astype(str))
     rows.loc[rows["strategy"] == "baseline", "label"] = rows["model"].astype(str)
+    rows = rows[rows["metric"].isin([*NOMINAL, "crps", "path_coverage_90", "coverage_product_90"])]
     mean = rows.groupby(["label", "metric", "step"], sort=False)["value"].mean().reset_index()
-    keys = list(dict.fromkeys(mean["label"]))
+    keys = list(dict.fromkeys(mean["label"]))  # only forecasters with a predictive distribution
     colours = series_colours(keys)
-    width = 2.6 * len(panels)
+    width = 3.0 * len(panels)
     height = 2.6 + 0.2 * math.ceil(len(keys) / max(1, legend_columns(keys, width)))
     fig, panel_axes = small_multiples_axes(
         len(panels), nrows=1, ncols=len(panels), size=(width, height), axes=axes,
@@ -199,8 +200,8 @@ def plot_calibration(
                 ax.axhline(NOMINAL[name], color="0.3", linewidth=0.9, linestyle=":")
         titles = {
             "crps": ("CRPS", "CRPS (lower is better)"),
-            "coverage_90": ("coverage", "coverage (solid 90%, dashed 50%; dotted nominal)"),
-            "path_coverage_90": ("share of paths", "whole path in 90% band (dashed: product)"),
+            "coverage_90": ("coverage", "coverage: 90% solid, 50% dashed\n(dotted: nominal)"),
+            "path_coverage_90": ("share of origins", "whole path in 90% band\n(dashed: product)"),
         }
         ylabel, title = titles[names[0]]
         style_axes(ax, xlabel="forecast step", ylabel=ylabel, title=title)
@@ -237,7 +238,12 @@ def plot_evaluation_fan(evaluation: Any, data: Any, *, mode: str = "free_running
     series = data.values if evaluation.units == "scaled" else data.raw_values  # (T, C)
     length = int(data.context_length)
     contexts = window_view(np.asarray(series), length)[evaluation.origins - length + 1]
+    index = getattr(evaluation, "index", None)
+    names = None
+    if index is not None:
+        times = index[evaluation.origins]
+        names = list(times.strftime("%Y-%m-%d") if hasattr(times, "strftime") else times.astype(str))
     return plot_fan_chart(
-        contexts, evaluation.targets, samples, n=n, target=target,
-        ylabel=f"{getattr(data, 'name', 'value')} ({evaluation.units} units)",
+        contexts, evaluation.targets, samples, n=n, target=target, origins=names,
+        ylabel=f"value ({evaluation.units} units)",
     )  # fmt: skip
