@@ -135,3 +135,18 @@ def test_baseline_learns_season_and_settings_from_the_datamodule() -> None:
     forecast = seasonal.predict_frame(frame)
     assert np.allclose(forecast["forecast"], frame["y"].iloc[-24:-20])
     evaluate(seasonal, dm)  # evaluates without a season_length in the spec
+
+
+def test_predict_frame_quantiles_of_a_probabilistic_model() -> None:
+    frame = _series("D", columns=("load",))
+    dm = WindowDataModule(frame, time_column="when", context_length=L, horizon=H,
+                          split={"train": 0.7, "test": 0.3})  # fmt: skip
+    model = ForecastModule(RNNConfig(hidden_size=4, distribution="gaussian"), context_length=L,
+                           horizon=H)  # fmt: skip
+    pl.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+               enable_model_summary=False).fit(model, datamodule=dm)  # fmt: skip
+    forecast = model.predict_frame(frame, quantiles=[0.1, 0.5, 0.9])
+    low, mid, high = (forecast[c].to_numpy() for c in ("q0.1", "q0.5", "q0.9"))
+    assert np.all(low < mid) and np.all(mid < high)
+    # the median of 200 sampled paths lies near the mean forecast, both in original units
+    assert np.allclose(mid, forecast["forecast"], atol=0.5 * float(np.mean(high - low)))

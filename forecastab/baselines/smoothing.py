@@ -120,13 +120,30 @@ class ETS(_Smoothing):
             seasonal_periods=self.season_length if self.seasonal else None,
         )
 
+    @property
+    def has_distribution(self) -> bool:  # type: ignore[override]
+        """Additive errors with additive or no trend and season: statsmodels' exact variance."""
+        return self.error == "add" and self.trend != "mul" and self.seasonal != "mul"
+
     def _fit_column(self, series: np.ndarray) -> FittedColumn:
         results = self._make_model(series).fit(disp=False)
-        return FittedColumn({}, np.asarray(results.params), results)
+        # the residual mean square of the fit scales the forecast variance
+        return FittedColumn({"mse": float(results.mse)}, np.asarray(results.params), results)
 
     def _refit_column(self, series: np.ndarray, fitted: FittedColumn) -> FittedColumn:
         results = self._make_model(series).fit(start_params=fitted.params, disp=False)
-        return FittedColumn({}, np.asarray(results.params))
+        return FittedColumn({"mse": float(results.mse)}, np.asarray(results.params))
+
+    def _distribution_column(
+        self, series: np.ndarray, origins: np.ndarray, horizon: int, fitted: FittedColumn
+    ) -> np.ndarray:
+        smoothed = self._make_model(series).smooth(fitted.params)
+        mean = self._forecast_column(series, origins, horizon, fitted)  # (n, H)
+        # Hyndman & Athanasopoulos' closed form for the linear additive-error models: the
+        # variance depends on the step and the parameters only, not on the origin
+        relative = smoothed._relative_forecast_variance(np.arange(1, horizon + 1))  # (H,)
+        variance = np.broadcast_to(fitted.spec["mse"] * relative, mean.shape)  # (n, H)
+        return np.stack([mean, variance])  # (2, n, H)
 
     def _forecast_column(
         self, series: np.ndarray, origins: np.ndarray, horizon: int, fitted: FittedColumn
@@ -210,6 +227,7 @@ class Theta(StatsmodelsBaseline):
 
     name = "theta"
     per_origin: ClassVar[bool] = True
+    has_distribution: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -252,3 +270,15 @@ class Theta(StatsmodelsBaseline):
             for t in origins
         ]
         return np.stack(paths)  # (N, H)
+
+    def _distribution_column(
+        self, series: np.ndarray, origins: np.ndarray, horizon: int, fitted: FittedColumn
+    ) -> np.ndarray:
+        moments = np.empty((2, len(origins), horizon))  # (2, N, H)
+        sigmas = 2.0 * 1.959963984540054  # the width of statsmodels' 95% interval in sigmas
+        for row, t in enumerate(origins):
+            results = self._fit(series[: t + 1])
+            moments[0, row] = np.asarray(results.forecast(horizon, theta=self.theta))
+            bounds = np.asarray(results.prediction_intervals(horizon, theta=self.theta))  # (H, 2)
+            moments[1, row] = np.square((bounds[:, 1] - bounds[:, 0]) / sigmas)
+        return moments

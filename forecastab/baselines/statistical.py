@@ -110,11 +110,56 @@ class StatsmodelsBaseline(Baseline):
         return self
 
     def _predict(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+        return self._per_column(values, origins, horizon, "_predict_task", "forecast")
+
+    def predict_distribution(
+        self, values: np.ndarray, origins: np.ndarray, *, context_length: int, horizon: int
+    ) -> tuple[np.ndarray, np.ndarray] | str:
+        """The Gaussian predictive of the free-running forecast from every origin.
+
+        Args:
+            values: ``(T, C)`` full series; only rows up to each origin are used.
+            origins: ``(N,)`` row index of the last observed value of each forecast.
+            context_length: checked for a full context at every origin.
+            horizon: steps ahead ``H``.
+
+        Returns:
+            ``(mean, std)``, each ``(N, H, C)``, or a string saying why this baseline has no
+            closed-form predictive distribution.
+        """
+        if not self.has_distribution:
+            return f"baseline '{self.name}' has no closed-form predictive distribution"
+        mean = self.predict_origins(
+            values, origins, context_length=context_length, horizon=horizon
+        )  # (N, H, C) and all the input checks
+        if self.failed is not None:
+            return mean, np.full_like(mean, np.nan)
+        values = check_values(values)
+        origins = np.asarray(origins, dtype=np.int64)
+        moments = self._per_column(
+            values, origins, horizon, "_distribution_task", "predictive", leading=(2,)
+        )  # (2, N, H, C)
+        return moments[0], np.sqrt(moments[1])
+
+    #: True when the subclass implements ``_distribution_column``.
+    has_distribution: ClassVar[bool] = False
+
+    def _per_column(
+        self,
+        values: np.ndarray,
+        origins: np.ndarray,
+        horizon: int,
+        method: str,
+        stage: str,
+        leading: tuple[int, ...] = (),
+    ) -> np.ndarray:
+        """Run ``method`` per column and origin block; outputs ``(*leading, n, H)`` assembled
+        into ``(*leading, N, H, C)``."""
         if not self.columns:
             raise ConfigError(
                 f"baseline '{self.name}' is not fitted; call fit(values, train_stop) first"
             )
-        forecasts = np.full((len(origins), horizon, values.shape[1]), np.nan)  # (N, H, C)
+        forecasts = np.full((*leading, len(origins), horizon, values.shape[1]), np.nan)
         if origins.size == 0:
             return forecasts
         tasks, placements = [], []
@@ -125,12 +170,12 @@ class StatsmodelsBaseline(Baseline):
                 series = values[: block.max() + 1, column]  # (t_max + 1,) nothing after the origins
                 tasks.append((series, block, horizon, light, refit))
                 placements.append((positions, column))
-        results = self._run("_predict_task", tasks, "forecast")
+        results = self._run(method, tasks, stage)
         for result, (positions, column) in zip(results, placements):
             if result.error is not None:
-                self._mark_failed(f"forecast of column {column} failed: {result.error}")
+                self._mark_failed(f"{stage} of column {column} failed: {result.error}")
                 return np.full_like(forecasts, np.nan)
-            forecasts[positions, :, column] = result.output  # (n, H)
+            forecasts[..., column][..., positions, :] = result.output  # (*leading, n, H)
         return forecasts
 
     def _blocks(self, origins: np.ndarray) -> list[tuple[np.ndarray, bool]]:
@@ -164,6 +209,24 @@ class StatsmodelsBaseline(Baseline):
         if refit:
             fitted = self._refit_column(series[: origins.min() + 1], fitted)
         return self._forecast_column(series, origins, horizon, fitted)  # (n, H)
+
+    def _distribution_task(
+        self,
+        series: np.ndarray,
+        origins: np.ndarray,
+        horizon: int,
+        fitted: FittedColumn,
+        refit: bool,
+    ) -> np.ndarray:
+        if refit:
+            fitted = self._refit_column(series[: origins.min() + 1], fitted)
+        return self._distribution_column(series, origins, horizon, fitted)  # (2, n, H)
+
+    def _distribution_column(
+        self, series: np.ndarray, origins: np.ndarray, horizon: int, fitted: FittedColumn
+    ) -> np.ndarray:
+        """Mean and variance ``(2, n, H)`` of the forecast from each origin."""
+        raise NotImplementedError
 
     def _run(self, method: str, tasks: list[tuple[Any, ...]], stage: str) -> list[TaskResult]:
         # workers get a copy without the fitted statsmodels results, which can be megabytes
@@ -233,6 +296,34 @@ def statespace_forecasts(results: Any, origins: np.ndarray, horizon: int) -> np.
     return forecasts
 
 
+def statespace_variances(results: Any, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """Forecast variances ``(N, H)`` from every origin of one filtered state-space model.
+
+    From the one-step-ahead predicted state covariance ``P[t+1|t]``:
+    ``var y[s] = Z P Z' + H`` and ``P <- T P T' + R Q R'`` for ``s = t+1, ..., t+H``, the
+    recursion behind statsmodels' ``get_forecast(...).var_pred_mean``, vectorised over origins
+    (parameters are taken as known). Same padding rule as :func:`statespace_forecasts`.
+    """
+    ssm = results.model.ssm
+    covariance = results.predicted_state_cov[:, :, origins + 1]  # (k, k, N)
+
+    def at(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return matrix[..., rows] if matrix.shape[-1] > 1 else matrix[..., np.zeros_like(rows)]
+
+    variances = np.empty((len(origins), horizon))  # (N, H)
+    for step in range(horizon):
+        rows = origins + 1 + step  # (N,)
+        design = at(ssm.design, rows)[0]  # (k, N)
+        variances[:, step] = (
+            np.einsum("kn,kln,ln->n", design, covariance, design) + at(ssm.obs_cov, rows)[0, 0]
+        )
+        transition = at(ssm.transition, rows)  # (k, k, N)
+        selection = at(ssm.selection, rows)  # (k, r, N)
+        noise = np.einsum("ijn,jkn,lkn->iln", selection, at(ssm.state_cov, rows), selection)
+        covariance = np.einsum("ijn,jkn,lkn->iln", transition, covariance, transition) + noise
+    return variances
+
+
 def _order(key: str, value: Any, length: int) -> tuple[int, ...]:
     if (
         not isinstance(value, (list, tuple))
@@ -269,6 +360,7 @@ class ARIMA(StatsmodelsBaseline):
     """
 
     name = "arima"
+    has_distribution: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -338,6 +430,14 @@ class ARIMA(StatsmodelsBaseline):
         # what results.apply(padded) does: the same model on new data, filtered with fixed params
         filtered = self._make_model(padded, fitted.spec).filter(fitted.params)
         return statespace_forecasts(filtered, origins, horizon)  # (N, H)
+
+    def _distribution_column(
+        self, series: np.ndarray, origins: np.ndarray, horizon: int, fitted: FittedColumn
+    ) -> np.ndarray:
+        padded = np.concatenate([series, np.full(horizon, np.nan)])  # (t_max + 1 + H,)
+        filtered = self._make_model(padded, fitted.spec).filter(fitted.params)
+        mean = statespace_forecasts(filtered, origins, horizon)  # (N, H)
+        return np.stack([mean, statespace_variances(filtered, origins, horizon)])  # (2, N, H)
 
     @property
     def orders(self) -> list[tuple[int, ...]]:

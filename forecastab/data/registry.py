@@ -114,6 +114,15 @@ DATASETS: dict[str, DatasetInfo] = {
             None,
         ),
         DatasetInfo(
+            "mackey_glass_noisy",
+            synthetic.mackey_glass_noisy,
+            "x",
+            "generated: Mackey-Glass, tau 17, plus Gaussian observation noise (std 0.05)",
+            "generated",
+            "the chaotic series observed with noise, for calibration checks, seeded",
+            None,
+        ),
+        DatasetInfo(
             "lorenz",
             synthetic.lorenz,
             "x",

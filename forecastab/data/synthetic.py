@@ -77,6 +77,25 @@ def mackey_glass(
     return pd.DataFrame({"x": samples}, index=pd.RangeIndex(length, name="t"))
 
 
+def mackey_glass_noisy(
+    length: int = 2000, *, noise: float = 0.05, seed: int = 0, **kwargs: float
+) -> pd.DataFrame:
+    """Mackey-Glass (see :func:`mackey_glass`) observed with i.i.d. Gaussian noise of std ``noise``.
+
+    The noise makes the next value genuinely uncertain, so a probabilistic forecaster's intervals
+    can be checked for calibration (the clean series is nearly deterministic).
+
+    >>> clean, noisy = mackey_glass(300), mackey_glass_noisy(300, noise=0.05)
+    >>> round(float((noisy - clean)["x"].std()), 2)
+    0.05
+    """
+    if not noise >= 0:
+        raise ConfigError(f"mackey_glass_noisy: noise must be >= 0, got {noise}")
+    frame = mackey_glass(length, seed=seed, **kwargs)
+    rng = np.random.default_rng(seed + 1)
+    return frame.assign(x=frame["x"] + noise * rng.standard_normal(length))
+
+
 def lorenz(
     length: int = 2000,
     *,

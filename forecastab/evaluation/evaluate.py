@@ -20,6 +20,13 @@ from forecastab.checks import lengths_agree
 from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.evaluation.metrics import NEEDS_TRAIN, MetricValues, get_metric
+from forecastab.evaluation.probabilistic import (
+    DEFAULT_QUANTILES,
+    PROBABILISTIC_METRICS,
+    Predictive,
+    predictive_distribution,
+    probabilistic_metrics,
+)
 from forecastab.evaluation.uncertainty import bootstrap_interval
 
 MODES = ("free_running", "teacher_forced")
@@ -62,6 +69,9 @@ class Evaluation:
         diverged: some rollout produced inf or NaN.
         diverged_modes: the modes whose rollout diverged.
         units: ``original`` or ``scaled``.
+        predictive: mode -> the predictive distribution the probabilistic metrics scored
+            (sampled paths or a Gaussian), for the modes that have one.
+        skipped: why probabilistic metrics were skipped (one line), or None.
     """
 
     table: pd.DataFrame
@@ -74,6 +84,8 @@ class Evaluation:
     diverged_modes: tuple[str, ...] = ()
     units: str = "original"
     labels: dict[str, Any] = field(default_factory=dict)
+    predictive: dict[str, Predictive] = field(default_factory=dict)
+    skipped: str | None = None
     index: pd.Index | None = None
     target_columns: tuple[str, ...] = ()
 
@@ -148,6 +160,9 @@ def evaluate(
     confidence: float = 0.95,
     seed: int = 0,
     season_length: int | None = None,
+    num_samples: int = 100,
+    feedback: str = "sample",
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
 ) -> Evaluation:
     """Roll the forecaster out over every origin of a split and tabulate per-step metrics.
 
@@ -175,6 +190,12 @@ def evaluate(
         confidence: coverage of the bands.
         seed: seed of the bootstrap.
         season_length: MASE season; defaults to ``data.season_length`` (1 when unknown).
+        num_samples: sampled paths per origin for the probabilistic metrics
+            (:data:`~forecastab.evaluation.probabilistic.PROBABILISTIC_METRICS`) of a
+            probabilistic network; a baseline with a Gaussian predictive is scored in closed
+            form; a point forecaster skips them with a warning (``Evaluation.skipped``).
+        feedback: what sampled paths feed back, ``sample`` or ``mean``.
+        quantiles: the levels ``quantile_loss`` averages over.
 
     Returns:
         An :class:`Evaluation`.
@@ -184,7 +205,12 @@ def evaluate(
         DataError: the forecaster returned predictions of the wrong shape.
     """
     metric_names = [metrics] if isinstance(metrics, str) else list(metrics)
-    metric_fns = {name: get_metric(name) for name in metric_names}
+    probabilistic = [name for name in metric_names if name in PROBABILISTIC_METRICS]
+    metric_fns = {name: get_metric(name) for name in metric_names if name not in probabilistic}
+    if probabilistic and (
+        isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1
+    ):
+        raise ConfigError(f"num_samples must be a positive integer, got {num_samples!r}")
     if units not in UNITS:
         raise ConfigError(unknown_name("units", units, UNITS))
     if stride < 1:
@@ -214,6 +240,8 @@ def evaluate(
 
     errors: dict[str, np.ndarray] = {}
     predictions: dict[str, np.ndarray] = {}
+    predictive: dict[str, Predictive] = {}
+    skipped: list[str] = []
     diverged_modes: list[str] = []
     rows: list[pd.DataFrame] = []
     interval_rows: list[pd.DataFrame] = []
@@ -242,10 +270,36 @@ def evaluate(
                 stacklevel=2,
             )
         predictions[mode], errors[mode] = forecast, error
-        for name, metric in metric_fns.items():
-            result: MetricValues = metric(
-                forecast, targets, train=train, season_length=season_length
+        results: dict[str, MetricValues] = {
+            name: metric(forecast, targets, train=train, season_length=season_length)
+            for name, metric in metric_fns.items()
+        }
+        if probabilistic:
+            distribution = predictive_distribution(
+                forecaster,
+                values,
+                origins,
+                context_length=context_length,
+                horizon=horizon,
+                mode=mode,
+                num_samples=num_samples,
+                feedback=feedback,
+                seed=seed,
+                scale=None if units == "scaled" else np.asarray(data.scaler.std),
+                offset=None if units == "scaled" else np.asarray(data.scaler.mean),
             )
+            if isinstance(distribution, str):
+                skipped.append(f"{mode}: {distribution}")
+            else:
+                predictive[mode] = distribution
+                scores = probabilistic_metrics(
+                    distribution, targets, probabilistic, quantiles=quantiles
+                )
+                results.update(scores)
+        for name in metric_names:
+            if name not in results:
+                continue
+            result = results[name]
             frame = pd.DataFrame(
                 {
                     **resolved_labels,
@@ -262,7 +316,18 @@ def evaluate(
                 )
                 interval_rows.append(frame.assign(lower=lower, upper=upper))
 
-    table = pd.concat(rows, ignore_index=True)[TABLE_COLUMNS]
+    note = None
+    if skipped:
+        note = (
+            f"{resolved_labels['model']}: probabilistic metrics {', '.join(probabilistic)} "
+            f"skipped ({'; '.join(skipped)})"
+        )
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+    table = (
+        pd.concat(rows, ignore_index=True)[TABLE_COLUMNS]
+        if rows
+        else pd.DataFrame(columns=TABLE_COLUMNS)
+    )
     intervals = (
         pd.concat(interval_rows, ignore_index=True)[INTERVAL_COLUMNS]
         if interval_rows
@@ -279,6 +344,8 @@ def evaluate(
         diverged_modes=tuple(diverged_modes),
         units=units,
         labels=resolved_labels,
+        predictive=predictive,
+        skipped=note,
         index=getattr(data, "index", None),
         target_columns=tuple(str(c) for c in getattr(data, "target_columns", ())),
     )

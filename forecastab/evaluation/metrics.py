@@ -27,13 +27,18 @@ class MetricValues:
         per_origin: ``(N, H)`` contribution of each origin at each step, averaged over the
             target columns (absolute errors for MAE, squared errors for RMSE, ...).
         root: the metric is the square root of the mean contribution (RMSE, NRMSE).
+        cumulative_product: the metric at step ``h`` is the product of the mean contributions
+            of steps ``1..h`` (the product of per-step coverages).
     """
 
     per_origin: np.ndarray
     root: bool = False
+    cumulative_product: bool = False
 
     def finalize(self, mean_contribution: np.ndarray) -> np.ndarray:
-        """The metric from contributions already averaged over origins (any shape)."""
+        """The metric from contributions already averaged over origins (any shape ``(..., H)``)."""
+        if self.cumulative_product:
+            return np.cumprod(mean_contribution, axis=-1)
         return np.sqrt(mean_contribution) if self.root else mean_contribution
 
     @property

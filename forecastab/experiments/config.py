@@ -201,13 +201,28 @@ class TrainerConfig(BaseModel):
 
 
 class EvaluationConfig(_Strict):
-    """Which modes, metrics and units the test origins are scored in."""
+    """Which modes, metrics and units the test origins are scored in.
+
+    ``num_samples`` sampled paths per origin (each feeding back its own draws, or the mean with
+    ``feedback: mean``) score the probabilistic metrics of a probabilistic network;
+    ``quantiles`` are the levels of ``quantile_loss``.
+    """
 
     modes: list[Literal["free_running", "teacher_forced"]] = ["free_running", "teacher_forced"]
     metrics: list[str] = ["mae", "rmse"]
     units: Literal["original", "scaled"] = "original"
     stride: int = Field(default=1, gt=0)
     n_bootstrap: int = Field(default=0, ge=0)
+    num_samples: int = Field(default=100, ge=1)
+    feedback: Literal["sample", "mean"] = "sample"
+    quantiles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
+    @field_validator("quantiles")
+    @classmethod
+    def _levels(cls, value: list[float]) -> list[float]:
+        from forecastab.evaluation.probabilistic import check_quantiles
+
+        return list(check_quantiles(value))
 
     @field_validator("modes", "metrics")
     @classmethod
@@ -219,10 +234,13 @@ class EvaluationConfig(_Strict):
     @field_validator("metrics")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
-        from forecastab.evaluation.metrics import get_metric
+        from forecastab.evaluation.metrics import METRICS
+        from forecastab.evaluation.probabilistic import PROBABILISTIC_METRICS
 
+        known = [*METRICS, *PROBABILISTIC_METRICS]
         for metric in value:
-            get_metric(metric)  # raises ConfigError naming the nearest metric
+            if metric not in known:
+                raise ConfigError(unknown_name("metric", metric, known))
         return value
 
 

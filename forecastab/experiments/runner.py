@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from forecastab.errors import ConfigError, DataError
+from forecastab.evaluation.probabilistic import PROBABILISTIC_METRICS
 from forecastab.experiments import identity, report
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
 from forecastab.experiments.interrupts import interrupts_kept
@@ -372,6 +373,9 @@ def _train_and_evaluate(cell: RunCell) -> None:
         stride=config.evaluation.stride,
         n_bootstrap=config.evaluation.n_bootstrap,
         seed=cell.seed,
+        num_samples=config.evaluation.num_samples,
+        feedback=config.evaluation.feedback,
+        quantiles=config.evaluation.quantiles,
         labels={
             "dataset": dataset_label(datamodule.name, cell.horizon, config.data),
             "model": cell.model,
@@ -379,6 +383,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
             "seed": cell.seed,
         },
     )
+    _render_fan(cell.run_dir, evaluation, datamodule)
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
     if config.evaluation.n_bootstrap and not evaluation.intervals.empty:
         intervals = evaluation.intervals.to_csv(
@@ -426,6 +431,7 @@ def run_baselines(
             metrics=config.evaluation.metrics,
             units=config.evaluation.units,
             stride=config.evaluation.stride,
+            quantiles=config.evaluation.quantiles,
             labels={
                 "dataset": dataset_label(datamodule.name, datamodule.horizon, config.data),
                 "model": baseline_name(spec),
@@ -433,6 +439,8 @@ def run_baselines(
                 "seed": 0,
             },
         )
+        if evaluation.skipped:
+            _warn(evaluation.skipped)
         report.atomic_write(run_dir / report.METRICS, report.results_csv(evaluation.table))
 
     outcomes = []
@@ -582,4 +590,34 @@ def render_outputs(out_dir: Path) -> None:
             report.render_chart(out_dir)
         except Exception as error:  # a chart must never lose the numbers
             _warn(f"could not draw {report.CHART}: {error}")
+        if table["metric"].isin(PROBABILISTIC_METRICS).any():
+            try:
+                render_calibration(out_dir, table)
+            except Exception as error:  # a chart must never lose the numbers
+                _warn(f"could not draw {CALIBRATION_CHART}: {error}")
     report.write_summary(out_dir)
+
+
+CALIBRATION_CHART = "calibration.png"
+FAN_CHART = "fan_chart.png"
+
+
+def render_calibration(out_dir: Path, table: Any) -> None:
+    """``calibration.png``: CRPS and coverage by step of the first dataset, free running."""
+    from forecastab.plotting import plot_calibration, save_figure
+
+    save_figure(plot_calibration(table), out_dir / CALIBRATION_CHART)
+
+
+def _render_fan(run_dir: Path, evaluation: Any, datamodule: Any) -> None:
+    """``fan_chart.png`` in a run folder whose evaluation sampled paths; never fails the run."""
+    if "free_running" not in evaluation.predictive:
+        return
+    if not hasattr(evaluation.predictive["free_running"], "samples"):
+        return
+    from forecastab.plotting import plot_evaluation_fan, save_figure
+
+    try:
+        save_figure(plot_evaluation_fan(evaluation, datamodule), run_dir / FAN_CHART)
+    except Exception as error:  # a chart must never lose the numbers
+        _warn(f"could not draw {run_dir.name}/{FAN_CHART}: {error}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from forecastab.models.distributions import Distribution, output_head
 from forecastab.models.rnn import RecurrentConfig, recurrent_layers
 
 
@@ -23,6 +24,8 @@ class DirectConfig(RecurrentConfig):
         hidden_size: ``D``, units per encoder layer.
         num_layers: stacked encoder layers.
         dropout: dropout between stacked layers and before the output head.
+        distribution: ``gaussian`` or ``student_t`` for a probabilistic head; None (the
+            default) for a point forecast.
     """
 
 
@@ -55,11 +58,19 @@ class DirectNetwork(nn.Module):
             dropout=config.dropout,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, horizon * n_targets)
+        self.head = output_head(config.hidden_size, horizon * n_targets, config.distribution)
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """The head's distribution family, or None for a point forecast."""
+        return getattr(self.head, "distribution", None)
 
     def forward(self, context: Tensor) -> Tensor:
-        """Forecast ``(B, H, C)`` from the context ``(B, L, C)``."""
+        """Forecast ``(B, H, C)`` from the context ``(B, L, C)``.
+
+        A probabilistic network returns distribution parameters ``(B, H, C, P)``.
+        """
         _, state = self.encoder(context)
         top = (state[0] if isinstance(state, tuple) else state)[-1]  # (B, D)
-        flat = self.head(self.dropout(top))  # (B, H*C)
-        return flat.view(-1, self.horizon, self.n_targets)  # (B, H, C)
+        flat = self.head(self.dropout(top))  # (B, H*C) or (B, H*C, P)
+        return flat.unflatten(1, (self.horizon, self.n_targets))  # (B, H, C) or (B, H, C, P)

@@ -29,10 +29,12 @@ from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.forecasting import predict_frame
 from forecastab.models.direct import DirectConfig, DirectNetwork
+from forecastab.models.distributions import Distribution, rollout_loss
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.strategies import Strategy, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
+from forecastab.teacher_forcing.sampled import sample_paths, seeded
 
 NetworkConfig = RNNConfig | TransformerConfig | DirectConfig
 
@@ -281,11 +283,21 @@ class ForecastModule(pl.LightningModule):
             )
 
     @property
+    def distribution(self) -> Distribution | None:
+        """The network's predictive distribution family, or None for a point forecaster."""
+        return getattr(self.network, "distribution", None)
+
+    @property
     def supported_modes(self) -> tuple[str, ...]:
         """Evaluation modes: a direct network has no teacher-forced mode (it feeds nothing back)."""
         return MODES if self.network.autoregressive else ("free_running",)
 
     # -- training -------------------------------------------------------------------------
+
+    def loss(self, out: Any, targets: Tensor) -> Tensor:
+        """The loss of a rollout against the truth: MSE for a point network, else the mean NLL
+        of its distribution head (every strategy scores its rollouts through this)."""
+        return rollout_loss(self.network, out, targets)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
         return self.strategy.training_step(self, batch, batch_idx)
@@ -385,6 +397,9 @@ class ForecastModule(pl.LightningModule):
         horizon: int,
         mode: str = "free_running",
         batch_size: int = 1024,
+        num_samples: int | None = None,
+        feedback: str = "sample",
+        seed: int | None = 0,
     ) -> np.ndarray:
         """Forecasts at many origins of one series, batched, without gradients.
 
@@ -395,13 +410,20 @@ class ForecastModule(pl.LightningModule):
             horizon: ``H``, steps per forecast.
             mode: ``free_running`` (feeds back its own predictions) or ``teacher_forced``
                 (one-step-ahead at every horizon position, fed the true previous values).
-            batch_size: origins per forward pass.
+            batch_size: origins per forward pass (sampled: rows, origins x samples, per pass
+                are at most ``max(batch_size, 32768)``).
+            num_samples: ``S`` sampled paths per origin from a probabilistic model (see
+                :func:`~forecastab.teacher_forcing.sample_paths`); None: the point forecast.
+            feedback: what sampled paths feed back, ``sample`` or ``mean``.
+            seed: seed of the draws (None: torch's global generator).
 
         Returns:
-            ``(N, H, C)`` float32 predictions of ``values[t+1 : t+H+1]`` for each origin ``t``.
+            ``(N, H, C)`` float32 predictions of ``values[t+1 : t+H+1]`` for each origin ``t``,
+            or ``(N, S, H, C)`` sampled paths when ``num_samples`` is given.
 
         Raises:
-            ConfigError: a mode this model does not support, or a horizon it cannot forecast.
+            ConfigError: a mode this model does not support, a horizon it cannot forecast, or
+                samples asked of a point model.
             DataError: values that are not ``(T, C)``, or origins without a full context (or,
                 teacher-forced, without the true values to feed).
         """
@@ -421,23 +443,81 @@ class ForecastModule(pl.LightningModule):
                 f"{context_length}, horizon {horizon}, mode {mode} on {len(values)} rows; "
                 f"got [{origins.min()}, {origins.max()}]"
             )
+        if num_samples is not None:
+            self._check_sampling(num_samples)
+            batch_size = max(1, max(batch_size, 32768) // num_samples)
         contexts = window_view(values, context_length)  # (T-L+1, L, C), row t-L+1 ends at t
         futures = (
             window_view(values, horizon) if mode == "teacher_forced" else None
         )  # (T-H+1, H, C)
         chunks = []
-        with self._inference():
+        with self._inference(), seeded(seed if num_samples else None, self.device):
             for start in range(0, len(origins), batch_size):
                 chunk = origins[start : start + batch_size]
                 context = self._tensor(contexts[chunk - context_length + 1])  # (n, L, C)
-                if futures is None:
+                targets = None if futures is None else self._tensor(futures[chunk + 1])  # (n, H, C)
+                if num_samples is not None:
+                    paths = sample_paths(
+                        self.network,
+                        context,
+                        horizon,
+                        num_samples=num_samples,
+                        feedback=feedback,
+                        targets=targets,
+                        ratio=0.0 if targets is None else 1.0,
+                    )
+                    chunks.append(paths.predictions)  # (n, S, H, C)
+                elif targets is None:
                     chunks.append(self._forecast(context, horizon))
                 else:
-                    targets = self._tensor(futures[chunk + 1])  # (n, H, C)
-                    chunks.append(self.network.teacher_forced(context, targets))
+                    chunks.append(
+                        rollout(self.network, context, horizon, targets=targets, ratio=1.0)
+                        .predictions
+                    )
         if not chunks:
-            return np.zeros((0, horizon, self.n_targets), dtype=np.float32)
-        return torch.cat(chunks).cpu().numpy()  # (N, H, C)
+            shape = (0, horizon, self.n_targets)
+            return np.zeros(shape if num_samples is None else (0, num_samples, *shape[1:]))
+        return torch.cat(chunks).cpu().numpy()  # (N, H, C) or (N, S, H, C)
+
+    def predict_quantiles(
+        self,
+        values: np.ndarray,
+        origins: np.ndarray,
+        *,
+        context_length: int,
+        horizon: int,
+        quantiles: Sequence[float],
+        num_samples: int = 200,
+        seed: int | None = 0,
+    ) -> dict[float, np.ndarray]:
+        """Forecast quantiles ``level -> (N, H, C)`` from ``num_samples`` sampled paths per origin.
+
+        Raises:
+            ConfigError: a point model, or a level outside ``(0, 1)``.
+        """
+        from forecastab.evaluation.probabilistic import check_quantiles
+
+        if self.distribution is None:
+            raise ConfigError(
+                f"model '{self.name}' gives point forecasts only; quantiles need a "
+                "probabilistic model (add 'distribution: gaussian' or student_t to it)"
+            )
+        levels = check_quantiles(quantiles)
+        paths = self.predict_origins(
+            values, origins, context_length=context_length, horizon=horizon,
+            num_samples=num_samples, seed=seed,
+        )  # fmt: skip
+        values_at = np.quantile(paths, levels, axis=1)  # (Q, N, H, C)
+        return {level: values_at[i].astype(np.float32) for i, level in enumerate(levels)}
+
+    def _check_sampling(self, num_samples: int) -> None:
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ConfigError(f"num_samples must be a positive integer, got {num_samples!r}")
+        if self.distribution is None:
+            raise ConfigError(
+                f"model '{self.name}' is a point forecaster and cannot sample paths; "
+                "add 'distribution: gaussian' (or student_t) to its model entry"
+            )
 
     def _tensor(self, array: np.ndarray) -> Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
@@ -493,11 +573,11 @@ def model_from_spec(
     >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
     ...                         context_length=10, horizon=4, n_targets=1)
     >>> model.name, model.config
-    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0))
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None))
     >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, dropout, hidden_size, learning_rate, name, num_layers, type
+    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, name, num_layers, type
     """
     entry = dict(spec)
     label = entry.get("name") or entry.get("type") or "?"

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
+from forecastab.models.distributions import Distribution, check_distribution, output_head
 
 CELLS = ("gru", "lstm")
 
@@ -29,15 +30,19 @@ class RecurrentConfig:
         hidden_size: ``D``, units per layer.
         num_layers: stacked recurrent layers.
         dropout: dropout between stacked layers and before the output head.
+        distribution: ``gaussian`` or ``student_t`` for a probabilistic head; None (the
+            default) for a point forecast.
     """
 
     cell: str = "gru"
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
+    distribution: str | None = None
 
     def __post_init__(self) -> None:
         check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
+        check_distribution(self.distribution)
 
 
 @dataclass(kw_only=True)
@@ -107,7 +112,13 @@ class RNNNetwork(nn.Module):
         self.encoder = recurrent_layers(config.cell, **sizes)
         self.decoder = recurrent_layers(config.cell, **sizes)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, n_targets)
+        # (B, C) point forecasts, or (B, C, P) distribution parameters
+        self.head = output_head(config.hidden_size, n_targets, config.distribution)
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """The head's distribution family, or None for a point forecast."""
+        return getattr(self.head, "distribution", None)
 
     def encode(self, context: Tensor) -> RNNState:
         """Read the context ``(B, L, C)``; the final state starts the decoder."""
@@ -115,7 +126,10 @@ class RNNNetwork(nn.Module):
         return state
 
     def step(self, x_prev: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
-        """One decoder step: input ``(B, C)`` -> prediction ``(B, C)`` and the next state."""
+        """One decoder step: input ``(B, C)`` -> prediction ``(B, C)`` and the next state.
+
+        A probabilistic network predicts distribution parameters ``(B, C, P)`` instead.
+        """
         output, state = self.decoder(x_prev.unsqueeze(1), state)  # (B, 1, D)
         return self.head(self.dropout(output[:, 0])), state
 
@@ -129,6 +143,8 @@ class RNNNetwork(nn.Module):
     ) -> Tensor | tuple[Tensor, Tensor]:
         """All ``H`` one-step-ahead predictions ``(B, H, C)`` in one pass, fed the true values.
 
+        A probabilistic network returns distribution parameters ``(B, H, C, P)``.
+
         Args:
             context: ``(B, L, C)`` the observed past.
             targets: ``(B, H, C)``; ``targets[:, h]`` is the input of step ``h + 1`` (the last
@@ -137,5 +153,5 @@ class RNNNetwork(nn.Module):
         """
         inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
         output, _ = self.decoder(inputs, self.encode(context))  # (B, H, D)
-        predictions = self.head(self.dropout(output))  # (B, H, C)
+        predictions = self.head(self.dropout(output))  # (B, H, C) or (B, H, C, P)
         return (predictions, output) if return_hidden else predictions

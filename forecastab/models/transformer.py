@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
+from forecastab.models.distributions import Distribution, check_distribution, output_head
 
 KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
@@ -33,6 +34,8 @@ class TransformerConfig:
         dropout: dropout on embeddings, attention weights and residual branches.
         max_length: positions the positional embedding covers; None means
             ``context_length + horizon`` of the model it is built for.
+        distribution: ``gaussian`` or ``student_t`` for a probabilistic head; None (the
+            default) for a point forecast.
     """
 
     d_model: int = 64
@@ -41,8 +44,10 @@ class TransformerConfig:
     dim_feedforward: int = 128
     dropout: float = 0.0
     max_length: int | None = None
+    distribution: str | None = None
 
     def __post_init__(self) -> None:
+        check_distribution(self.distribution)
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
@@ -154,7 +159,13 @@ class TransformerNetwork(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, n_targets)
+        # (..., C) point forecasts, or (..., C, P) distribution parameters
+        self.head = output_head(config.d_model, n_targets, config.distribution)
+
+    @property
+    def distribution(self) -> Distribution | None:
+        """The head's distribution family, or None for a point forecast."""
+        return getattr(self.head, "distribution", None)
 
     def _layers(
         self, x: Tensor, cache: list[KeyValue] | None, start: int
@@ -192,7 +203,10 @@ class TransformerNetwork(nn.Module):
         return TransformerState(cache=cache, length=prefix.shape[1])
 
     def step(self, x_prev: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState]:
-        """Append one position ``(B, C)``; return its prediction ``(B, C)`` and the new state."""
+        """Append one position ``(B, C)``; return its prediction ``(B, C)`` and the new state.
+
+        A probabilistic network predicts distribution parameters ``(B, C, P)`` instead.
+        """
         hidden, cache = self._layers(x_prev.unsqueeze(1), state.cache, state.length)  # (B, 1, D)
         top = hidden[:, 0]  # (B, D)
         return self.head(top), TransformerState(cache, state.length + 1, top)
@@ -217,5 +231,5 @@ class TransformerNetwork(nn.Module):
         sequence = torch.cat([context, targets[:, :-1]], dim=1)  # (B, L+H-1, C)
         hidden, _ = self._layers(sequence, None, 0)
         hidden = hidden[:, context.shape[1] - 1 :]  # (B, H, D)
-        predictions = self.head(hidden)  # (B, H, C)
+        predictions = self.head(hidden)  # (B, H, C) or (B, H, C, P)
         return (predictions, hidden) if return_hidden else predictions

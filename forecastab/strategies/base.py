@@ -14,7 +14,6 @@ import dataclasses
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
 
@@ -113,10 +112,10 @@ class Strategy(nn.Module):
     def teacher_forced_loss(module: Any, batch: Batch) -> Tensor:
         """MSE of the teacher-forced rollout: every input is the true previous value."""
         context, targets = batch
-        predictions = rollout(
+        out = rollout(
             module.network, context, module.horizon, targets=targets, ratio=1.0
-        ).predictions
-        return F.mse_loss(predictions, targets)
+        )
+        return module.loss(out, targets)
 
     @staticmethod
     def log_train_loss(module: Any, loss: Tensor, batch_size: int) -> None:

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader
 
@@ -177,10 +176,10 @@ class DataAsDemonstrator(Strategy):
             truth = torch.cat([targets, self.targets[pick].to(targets)])  # (B + n, H, C)
         # The rollout feeds `fed` as the decoder's inputs: the truth for the original windows,
         # the model's own earlier predictions for the demonstrations; the loss is against truth.
-        predictions = rollout(
+        out = rollout(
             module.network, encoded, module.horizon, targets=fed, ratio=1.0
-        ).predictions
-        loss = F.mse_loss(predictions, truth)
+        )
+        loss = module.loss(out, truth)
         self.log_train_loss(module, loss, len(context))
         return loss
 

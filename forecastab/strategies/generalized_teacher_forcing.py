@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
@@ -126,10 +125,10 @@ class GeneralizedTeacherForcing(Strategy):
             return (1.0 - alpha) * prediction + alpha * truth
 
         # ratio 0: every coin picks the model's own value, which the feed hook then mixes.
-        predictions = rollout(
+        out = rollout(
             module.network, context, module.horizon, targets=targets, ratio=0.0, feed=mix
-        ).predictions
-        loss = F.mse_loss(predictions, targets)
+        )
+        loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))
         module.log("gtf_alpha", alpha, on_step=True, on_epoch=True, batch_size=len(context))
         return loss

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from forecastab.errors import ConfigError
@@ -89,10 +88,10 @@ class NoiseInjection(Strategy):
             if self.config.context:
                 encoded = context + std * torch.randn_like(context)  # (B, L, C)
         # The corrupted values are what the rollout feeds; the loss compares with the clean truth.
-        predictions = rollout(
+        out = rollout(
             module.network, encoded, module.horizon, targets=inputs, ratio=1.0
-        ).predictions
-        loss = F.mse_loss(predictions, targets)
+        )
+        loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))
         if self.config.schedule is not None:
             module.log("noise_std", std, on_step=True, on_epoch=False, batch_size=len(context))

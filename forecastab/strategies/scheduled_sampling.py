@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
@@ -83,7 +82,7 @@ class ScheduledSampling(Strategy):
         ratio = module.teacher_forcing_ratio
         # At ratio 1 nothing is fed back; leaving feed out keeps the fast parallel path.
         feed = _detached if self.config.detach and ratio < 1.0 else None
-        predictions = rollout(
+        out = rollout(
             module.network,
             context,
             module.horizon,
@@ -91,7 +90,7 @@ class ScheduledSampling(Strategy):
             ratio=ratio,
             sampling=self.config.sampling,
             feed=feed,
-        ).predictions
-        loss = F.mse_loss(predictions, targets)
+        )
+        loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))
         return loss

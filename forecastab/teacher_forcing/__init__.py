@@ -1,7 +1,8 @@
 """Teacher forcing: the one rollout loop, ratio schedules and the callback that applies them."""
 
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
-from forecastab.teacher_forcing.rollout import Rollout, rollout
+from forecastab.teacher_forcing.rollout import FEEDBACKS, Rollout, rollout
+from forecastab.teacher_forcing.sampled import sample_paths
 from forecastab.teacher_forcing.schedules import (
     SCHEDULES,
     UNITS,
@@ -21,6 +22,7 @@ from forecastab.teacher_forcing.schedules import (
 )
 
 __all__ = [
+    "FEEDBACKS",
     "SCHEDULES",
     "UNITS",
     "CallableSchedule",
@@ -38,5 +40,6 @@ __all__ = [
     "inverse_sigmoid",
     "linear",
     "rollout",
+    "sample_paths",
     "schedule_from_spec",
 ]

@@ -13,7 +13,14 @@ Strategies change what goes into the loop, never copy it:
 - ``feed`` rewrites the value fed back where the coin picked the model's own prediction
   (noise injection, generalized teacher forcing mixing, detaching for Data-as-Demonstrator);
 - ``return_hidden`` exposes the decoder's per-step hidden states (distribution-shift
-  diagnostics, professor forcing).
+  diagnostics, professor forcing);
+- ``draw`` samples each step from a probabilistic network's predictive distribution (ancestral
+  sampling) and ``feedback`` says whether that sample or the mean is fed back (see
+  :mod:`forecastab.teacher_forcing.sampled` for many paths per origin).
+
+A probabilistic network (``net.distribution`` set) emits distribution parameters at every
+step: the rollout keeps them in ``Rollout.params`` and its ``predictions`` are the point
+forecasts (the mean), or the draws when ``draw`` is set.
 
 A direct (non-autoregressive) network has no loop: its rollout is ``net(context)`` with an
 all-False teacher mask.
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +38,9 @@ from torch import Tensor, nn
 from forecastab.errors import ConfigError, DataError, unknown_name
 
 SAMPLING_MODES = ("per_step", "per_sequence", "prefix", "two_pass")
+
+FEEDBACKS = ("sample", "mean")
+"""What a sampled rollout feeds back: its own draw (ancestral sampling) or the mean."""
 
 FeedHook = Callable[[Tensor, "Tensor | None", int], Tensor]
 """``feed(prediction (B, C), truth (B, C) | None, step) -> value (B, C)`` fed back as the next
@@ -46,11 +57,14 @@ class Rollout:
             ``h + 1`` was fed as the input for the next step. The last column has no effect.
         hidden: ``(B, H, D)`` the decoder's top hidden state at every step, or None when not
             requested (or for a direct network, which has no decoder).
+        params: ``(B, H, C, P)`` a probabilistic network's distribution parameters at every
+            step, or None for a point network.
     """
 
     predictions: Tensor
     teacher_mask: Tensor
     hidden: Tensor | None = None
+    params: Tensor | None = None
 
 
 def rollout(
@@ -64,6 +78,8 @@ def rollout(
     generator: torch.Generator | None = None,
     return_hidden: bool = False,
     feed: FeedHook | None = None,
+    draw: bool = False,
+    feedback: str = "sample",
 ) -> Rollout:
     """Forecast ``horizon`` steps from ``context``, feeding back truth with probability ``ratio``.
 
@@ -84,14 +100,17 @@ def rollout(
         return_hidden: also return the decoder's per-step hidden states ``(B, H, D)``.
         feed: ``feed(prediction, truth_or_None, step) -> value`` fed back wherever the coin
             picked the model's own prediction (see :data:`FeedHook`).
+        draw: sample every step from a probabilistic network's distribution (torch's global
+            generator); the draws are the predictions.
+        feedback: with ``draw``, feed back the ``sample`` (ancestral sampling) or the ``mean``.
 
     Returns:
         A :class:`Rollout` with predictions ``(B, H, C)``, teacher mask ``(B, H)`` and hidden
         states ``(B, H, D)`` or None.
 
     Raises:
-        ConfigError: an unknown sampling mode, a ratio outside ``[0, 1]``, or truth needed but
-            no targets given.
+        ConfigError: an unknown sampling mode or feedback, a ratio outside ``[0, 1]``, truth
+            needed but no targets given, or ``draw`` asked of a point network.
         DataError: targets whose shape does not match ``(B, horizon, C)``.
 
     >>> from forecastab.models import RNNConfig, RNNNetwork
@@ -101,29 +120,37 @@ def rollout(
     ((4, 5, 1), False)
     """
     _check_arguments(context, horizon, targets, ratio, sampling)
+    distribution = getattr(net, "distribution", None)
+    _check_draw(distribution, draw, feedback)
     batch_size = context.shape[0]
     if not getattr(net, "autoregressive", True):
         # A direct network emits all H steps at once: nothing is ever fed back.
         mask = torch.zeros(batch_size, horizon, dtype=torch.bool, device=context.device)
-        return Rollout(predictions=net(context), teacher_mask=mask, hidden=None)
+        return _whole(distribution, net(context), mask, None, draw)
     if targets is not None:
         targets = targets.to(context.dtype)
     mask = _teacher_mask(batch_size, horizon, ratio, sampling, generator, context.device)
     if sampling == "two_pass":
-        return _two_pass(net, context, targets, mask, return_hidden, feed)
+        return _two_pass(net, context, targets, mask, return_hidden, feed, draw)
     if ratio == 1.0 and feed is None:
         # Every input is the truth: one parallel pass computes the same thing as the loop.
         if return_hidden:
-            predictions, hidden = net.teacher_forced(context, targets, return_hidden=True)
-            return Rollout(predictions=predictions, teacher_mask=mask, hidden=hidden)
-        return Rollout(predictions=net.teacher_forced(context, targets), teacher_mask=mask)
+            output, hidden = net.teacher_forced(context, targets, return_hidden=True)
+            return _whole(distribution, output, mask, hidden, draw)
+        return _whole(distribution, net.teacher_forced(context, targets), mask, None, draw)
 
     state = net.encode(context)
     x = context[:, -1]  # (B, C) the decoder's first input is the last context value
     predictions: list[Tensor] = []
+    params: list[Tensor] = []
     hidden: list[Tensor] = []
     for step in range(horizon):
-        y, state = net.step(x, state)
+        output, state = net.step(x, state)
+        if distribution is None:
+            y = fed = output  # (B, C)
+        else:
+            params.append(output)  # (B, C, P)
+            y, fed = _emit(distribution, output, draw, feedback)
         predictions.append(y)
         if return_hidden:
             hidden.append(net.hidden(state))
@@ -132,13 +159,34 @@ def rollout(
         truth = None if targets is None else targets[:, step]
         # Gradients flow through the fed-back prediction (backprop through the rollout); a
         # feed hook that detaches gives Data-as-Demonstrator-style training instead.
-        own = y if feed is None else feed(y, truth, step)
+        own = fed if feed is None else feed(fed, truth, step)
         x = own if truth is None else torch.where(mask[:, step, None], truth, own)
     return Rollout(
         predictions=torch.stack(predictions, dim=1),  # (B, H, C)
         teacher_mask=mask,
         hidden=torch.stack(hidden, dim=1) if return_hidden else None,  # (B, H, D)
+        params=torch.stack(params, dim=1) if params else None,  # (B, H, C, P)
     )
+
+
+def _emit(distribution: Any, params: Tensor, draw: bool, feedback: str) -> tuple[Tensor, Tensor]:
+    """A probabilistic step's prediction and the value it feeds back, both ``(B, C)``."""
+    mean = distribution.point(params)  # (B, C)
+    if not draw:
+        return mean, mean
+    sample = distribution.sample(params)  # (B, C)
+    return sample, sample if feedback == "sample" else mean
+
+
+def _whole(
+    distribution: Any, output: Tensor, mask: Tensor, hidden: Tensor | None, draw: bool
+) -> Rollout:
+    """The rollout of a parallel pass: point outputs ``(B, H, C)`` or parameters ``(B, H, C, P)``."""
+    if distribution is None:
+        return Rollout(predictions=output, teacher_mask=mask, hidden=hidden)
+    # nothing of a parallel pass is fed back, so each step's draw is its own
+    values = distribution.sample(output) if draw else distribution.point(output)  # (B, H, C)
+    return Rollout(predictions=values, teacher_mask=mask, hidden=hidden, params=output)
 
 
 def _two_pass(
@@ -148,11 +196,15 @@ def _two_pass(
     mask: Tensor,
     return_hidden: bool,
     feed: FeedHook | None,
+    draw: bool,
 ) -> Rollout:
     """Two-pass scheduled sampling: both passes are the network's parallel teacher-forced path."""
+    distribution = getattr(net, "distribution", None)
     with torch.no_grad():
         # Mihaylova & Martins (2019) do not backpropagate through the first pass.
-        first = net.teacher_forced(context, targets)  # (B, H, C)
+        first = net.teacher_forced(context, targets)  # (B, H, C) or (B, H, C, P)
+        if distribution is not None:
+            first = distribution.point(first)  # (B, H, C)
     if feed is not None:
         first = torch.stack(
             [feed(first[:, h], targets[:, h], h) for h in range(targets.shape[1])], dim=1
@@ -161,9 +213,9 @@ def _two_pass(
     # position with the first-pass predictions mixes the decoder's inputs.
     mixed = torch.where(mask[:, :, None], targets, first)  # (B, H, C)
     if return_hidden:
-        predictions, hidden = net.teacher_forced(context, mixed, return_hidden=True)
-        return Rollout(predictions=predictions, teacher_mask=mask, hidden=hidden)
-    return Rollout(predictions=net.teacher_forced(context, mixed), teacher_mask=mask)
+        output, hidden = net.teacher_forced(context, mixed, return_hidden=True)
+        return _whole(distribution, output, mask, hidden, draw)
+    return _whole(distribution, net.teacher_forced(context, mixed), mask, None, draw)
 
 
 def _teacher_mask(
@@ -186,6 +238,16 @@ def _teacher_mask(
     draw_device = generator.device if generator is not None else device
     coins = torch.rand(batch_size, columns, generator=generator, device=draw_device)
     return (coins < ratio).to(device).expand(batch_size, horizon).contiguous()  # (B, H)
+
+
+def _check_draw(distribution: Any, draw: bool, feedback: str) -> None:
+    if feedback not in FEEDBACKS:
+        raise ConfigError(unknown_name("feedback", feedback, FEEDBACKS))
+    if draw and distribution is None:
+        raise ConfigError(
+            "sampled rollouts need a probabilistic network; set 'distribution: gaussian' "
+            "(or student_t) on the model"
+        )
 
 
 def _check_arguments(

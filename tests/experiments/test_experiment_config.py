@@ -148,7 +148,8 @@ BAD_CONFIGS = [
     (
         _set("evaluation.metrics", ["rmsee"]),
         "evaluation.metrics: unknown metric 'rmsee' (did you mean 'rmse'?); "
-        "valid: mae, mase, mse, nrmse, rmse, smape",
+        "valid: coverage_50, coverage_90, coverage_product_90, crps, interval_width_90, mae, "
+        "mase, mse, nrmse, path_coverage_90, quantile_loss, rmse, smape",
     ),
     (
         _set("executor", "slurm"),
@@ -171,7 +172,7 @@ BAD_CONFIGS = [
     (
         _set("models.0.hiden_size", 4),
         "models[0] (gru): model 'gru': unknown key 'hiden_size' (did you mean 'hidden_size'?); "
-        "valid: cell, dropout, hidden_size, learning_rate, name, num_layers, type",
+        "valid: cell, distribution, dropout, hidden_size, learning_rate, name, num_layers, type",
     ),
     (
         _set("baselines", ["arma"]),

@@ -24,6 +24,16 @@ FORECASTERS = {
     "lstm": {"type": "rnn", "cell": "lstm", "hidden_size": 16, "num_layers": 2, "dropout": 0.1},
     "transformer": {"type": "transformer", "d_model": 16, "nhead": 2, "dim_feedforward": 32},
     "direct": {"type": "direct", "cell": "gru", "hidden_size": 16},
+    "gru_gaussian": {"type": "rnn", "cell": "gru", "hidden_size": 16, "distribution": "gaussian"},
+    "transformer_student_t": {
+        "type": "transformer",
+        "d_model": 16,
+        "nhead": 2,
+        "dim_feedforward": 32,
+        "distribution": "student_t",
+    },
+    "direct_gaussian": {"type": "direct", "cell": "gru", "hidden_size": 16,
+                        "distribution": "gaussian"},
 }
 
 
@@ -47,6 +57,9 @@ def sine_frame(n_targets: int) -> pd.DataFrame:
         ("lstm", 1, "prefix"),
         ("transformer", 1, "two_pass"),
         ("direct", 1, "per_step"),
+        ("gru_gaussian", 2, "per_step"),
+        ("transformer_student_t", 1, "two_pass"),
+        ("direct_gaussian", 1, "per_step"),
     ],
 )
 def test_forecaster_contract(model, n_targets, sampling, fast_trainer_kwargs, tmp_path):
@@ -92,10 +105,12 @@ def test_forecaster_contract(model, n_targets, sampling, fast_trainer_kwargs, tm
     }
     assert forecasts["free_running"].shape == (len(origins), H, n_targets)
     assert all(np.isfinite(f).all() for f in forecasts.values())
-    expected_modes = ("free_running",) if model == "direct" else ("free_running", "teacher_forced")
+    direct = model.startswith("direct")
+    expected_modes = ("free_running",) if direct else ("free_running", "teacher_forced")
     assert module.supported_modes == expected_modes
     # the Lightning predict loop and the uniform interface give the same free-running forecast
     predicted = torch.cat(trainer.predict(module, dataloaders=data.test_dataloader())).numpy()
+    # different batch sizes may pick different float kernels: agree to float32 round-off
     np.testing.assert_allclose(predicted, forecasts["free_running"], atol=1e-5)
 
     path = tmp_path / f"{model}.ckpt"
@@ -107,6 +122,17 @@ def test_forecaster_contract(model, n_targets, sampling, fast_trainer_kwargs, tm
             data.values, origins, context_length=L, horizon=H, mode=mode
         )
         np.testing.assert_array_equal(again, forecast)
+    if module.distribution is not None:
+        paths = module.predict_origins(
+            data.values, origins, context_length=L, horizon=H, num_samples=8, seed=1
+        )
+        assert paths.shape == (len(origins), 8, H, n_targets) and np.isfinite(paths).all()
+        np.testing.assert_array_equal(
+            reloaded.predict_origins(
+                data.values, origins, context_length=L, horizon=H, num_samples=8, seed=1
+            ),
+            paths,
+        )
 
 
 AUTOREGRESSIVE = [name for name in FORECASTERS if name != "direct"]

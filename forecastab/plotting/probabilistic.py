@@ -1,0 +1,249 @@
+"""Charts of predictive distributions: fan charts of sampled paths, calibration by step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from forecastab.errors import DataError
+from forecastab.plotting.figure import (
+    COLUMN_WIDTH,
+    add_legend,
+    legend_columns,
+    series_colours,
+    small_multiples_axes,
+    style_axes,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+CONTEXT_COLOUR = "C0"
+TRUTH_COLOUR = "0.15"
+FAN_COLOUR = "C3"
+NOMINAL = {"coverage_50": 0.5, "coverage_90": 0.9}
+
+
+def _column(values: ArrayLike, what: str, target: int, ndim: int) -> np.ndarray:
+    """One target column of values with or without a trailing column axis."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == ndim + 1:
+        if not 0 <= target < array.shape[-1]:
+            raise DataError(f"target={target} but {what} has {array.shape[-1]} target columns")
+        array = array[..., target]
+    if array.ndim != ndim:
+        raise DataError(f"{what} must have {ndim} axes (plus an optional column axis)")
+    return array
+
+
+def plot_fan_chart(
+    contexts: ArrayLike,
+    targets: ArrayLike,
+    samples: ArrayLike,
+    *,
+    n: int = 4,
+    levels: Sequence[float] = (0.5, 0.9),
+    origins: Sequence[Any] | None = None,
+    target: int = 0,
+    ncols: int = 2,
+    ylabel: str = "value",
+    axes: Sequence[Axes] | Axes | None = None,
+) -> Figure:
+    """Central quantile bands of sampled paths, the median path, context and truth per origin.
+
+    Args:
+        contexts: ``(N, L[, C])`` context windows.
+        targets: ``(N, H[, C])`` true continuations.
+        samples: ``(N, S, H[, C])`` sampled paths.
+        n: origins to show, spread evenly over the N given.
+        levels: central interval probabilities drawn as nested bands (widest lightest).
+        origins: names of the N origins for the panel titles.
+        target: the target column to draw.
+        ncols: panels per row.
+        ylabel: label of the value axis.
+        axes: axes to draw on (one per panel); a new figure when None.
+
+    Returns:
+        The figure.
+
+    Raises:
+        DataError: mismatched shapes, ``n`` or ``ncols`` below 1, or a level outside (0, 1).
+    """
+    if n < 1 or ncols < 1:
+        raise DataError(f"n and ncols must be at least 1, got n={n}, ncols={ncols}")
+    if not levels or any(not 0.0 < level < 1.0 for level in levels):
+        raise DataError(f"levels must lie in (0, 1), got {list(levels)}")
+    context = _column(contexts, "contexts", target, 2)  # (N, L)
+    truth = _column(targets, "targets", target, 2)  # (N, H)
+    paths = _column(samples, "samples", target, 3)  # (N, S, H)
+    count, horizon = truth.shape
+    if context.shape[0] != count or paths.shape[0] != count or paths.shape[2] != horizon:
+        raise DataError(
+            f"contexts {context.shape}, targets {truth.shape} and samples {paths.shape} must "
+            "share origins (N) and horizon (H)"
+        )
+    chosen = np.unique(np.linspace(0, count - 1, min(n, count)).round().astype(int))  # (n,)
+    ncols = min(ncols, len(chosen))
+    nrows = math.ceil(len(chosen) / ncols)
+    ordered = sorted(levels, reverse=True)
+    width = COLUMN_WIDTH if ncols == 1 else 3.4 * ncols
+    labels = ["context", "truth", "median", *(f"{round(100 * lv)}% band" for lv in ordered)]
+    legend_ncols = legend_columns(labels, width)
+    height = 2.0 * nrows + 0.2 * math.ceil(len(labels) / legend_ncols)
+    fig, panel_axes = small_multiples_axes(
+        len(chosen), nrows=nrows, ncols=ncols, size=(width, height), axes=axes,
+        chart="plot_fan_chart",
+    )  # fmt: skip
+    past = np.arange(-context.shape[1] + 1, 1)  # (L,)
+    ahead = np.arange(1, horizon + 1)  # (H,)
+    handles: list[Artist] = []
+    for i, (ax, row) in enumerate(zip(panel_axes, chosen)):
+        handles = [
+            ax.plot(past, context[row], color=CONTEXT_COLOUR, linewidth=1.3)[0],
+            ax.plot(
+                np.r_[0, ahead], np.r_[context[row, -1], truth[row]], color=TRUTH_COLOUR,
+                linewidth=1.3,
+            )[0],
+        ]  # fmt: skip
+        median = np.nanquantile(paths[row], 0.5, axis=0)  # (H,)
+        handles.append(ax.plot(ahead, median, color=FAN_COLOUR, linewidth=1.4, linestyle="--")[0])
+        for k, level in enumerate(ordered):
+            lower, upper = np.nanquantile(paths[row], [(1 - level) / 2, (1 + level) / 2], axis=0)
+            alpha = 0.18 + 0.2 * k
+            handles.append(ax.fill_between(ahead, lower, upper, color=FAN_COLOUR, alpha=alpha,
+                                           linewidth=0))  # fmt: skip
+        ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
+        name = origins[row] if origins is not None else row
+        style_axes(
+            ax,
+            xlabel="steps from origin" if i + ncols >= len(chosen) else "",
+            ylabel=ylabel if i % ncols == 0 else "",
+            title=f"origin {name}",
+        )
+    add_legend(
+        fig, panel_axes[ncols - 1], handles, labels, owns_figure=axes is None, ncols=legend_ncols
+    )
+    return fig
+
+
+def plot_calibration(
+    table: pd.DataFrame,
+    *,
+    dataset: str | None = None,
+    mode: str = "free_running",
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """CRPS, interval coverage (with the nominal levels) and path coverage against the step.
+
+    One line per ``model/strategy`` (mean over seeds). Panels appear for what the table holds:
+    ``crps``; ``coverage_90`` / ``coverage_50`` with dotted nominal lines; ``path_coverage_90``
+    (solid) against ``coverage_product_90`` (dashed), the compounding view.
+
+    Args:
+        table: a tidy results table (``results.csv``).
+        dataset: the dataset to draw; the first one when None.
+        mode: the evaluation mode to draw.
+        axes: one Axes per panel; a new figure when None.
+
+    Returns:
+        The figure.
+
+    Raises:
+        DataError: the table holds no probabilistic metric for that dataset and mode.
+    """
+    if dataset is None and not table.empty:
+        dataset = str(table["dataset"].iloc[0])
+    rows = table[(table["dataset"] == dataset) & (table["mode"] == mode)]
+    panels = [
+        names
+        for names in (["crps"], ["coverage_90", "coverage_50"], ["path_coverage_90"])
+        if rows["metric"].isin(names).any()
+    ]
+    if not panels:
+        raise DataError(
+            f"no probabilistic metric (crps, coverage_*) for dataset {dataset!r}, mode {mode!r}"
+        )
+    rows = rows.assign(label=rows["model"].astype(str) + "/" + rows["strategy"].astype(str))
+    rows.loc[rows["strategy"] == "baseline", "label"] = rows["model"].astype(str)
+    rows = rows[rows["metric"].isin([*NOMINAL, "crps", "path_coverage_90", "coverage_product_90"])]
+    mean = rows.groupby(["label", "metric", "step"], sort=False)["value"].mean().reset_index()
+    keys = list(dict.fromkeys(mean["label"]))  # only forecasters with a predictive distribution
+    colours = series_colours(keys)
+    width = 3.0 * len(panels)
+    height = 2.6 + 0.2 * math.ceil(len(keys) / max(1, legend_columns(keys, width)))
+    fig, panel_axes = small_multiples_axes(
+        len(panels), nrows=1, ncols=len(panels), size=(width, height), axes=axes,
+        chart="plot_calibration",
+    )  # fmt: skip
+    for ax, names in zip(panel_axes, panels):
+        for label in keys:
+            for k, name in enumerate(names):
+                line = mean[(mean["label"] == label) & (mean["metric"] == name)]
+                if line.empty:
+                    continue
+                ax.plot(line["step"], line["value"], color=colours[label], linewidth=1.4,
+                        linestyle=("-", "--")[k], marker="." if k == 0 else None)  # fmt: skip
+            if names[0] == "path_coverage_90":
+                product = mean[(mean["label"] == label) & (mean["metric"] == "coverage_product_90")]
+                if not product.empty:
+                    ax.plot(product["step"], product["value"], color=colours[label],
+                            linewidth=1.1, linestyle="--")  # fmt: skip
+        for name in names:
+            if name in NOMINAL and rows["metric"].eq(name).any():
+                ax.axhline(NOMINAL[name], color="0.3", linewidth=0.9, linestyle=":")
+        titles = {
+            "crps": ("CRPS", "CRPS (lower is better)"),
+            "coverage_90": ("coverage", "coverage: 90% solid, 50% dashed\n(dotted: nominal)"),
+            "path_coverage_90": ("share of origins", "whole path in 90% band\n(dashed: product)"),
+        }
+        ylabel, title = titles[names[0]]
+        style_axes(ax, xlabel="forecast step", ylabel=ylabel, title=title)
+        ax.title.set_fontsize("small")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colours[k], linewidth=1.4) for k in keys]
+    add_legend(
+        fig, panel_axes[-1], handles, keys, owns_figure=axes is None,
+        ncols=legend_columns(keys, width),
+    )  # fmt: skip
+    return fig
+
+
+def plot_evaluation_fan(evaluation: Any, data: Any, *, mode: str = "free_running", n: int = 4,
+                        target: int = 0) -> Figure:  # fmt: skip
+    """The fan chart of an :func:`~forecastab.evaluation.evaluate` result's sampled paths.
+
+    Args:
+        evaluation: an ``Evaluation`` whose ``predictive[mode]`` holds sampled paths.
+        data: the data module it was evaluated on (for the contexts, in the same units).
+        mode: the evaluation mode to draw.
+        n: origins to show.
+        target: the target column.
+
+    Raises:
+        DataError: the evaluation holds no sampled paths in that mode.
+    """
+    from forecastab.data.windows import window_view
+
+    samples = getattr(evaluation.predictive.get(mode), "samples", None)
+    if samples is None:
+        raise DataError(f"the evaluation holds no sampled paths in mode {mode!r}")
+    series = data.values if evaluation.units == "scaled" else data.raw_values  # (T, C)
+    length = int(data.context_length)
+    contexts = window_view(np.asarray(series), length)[evaluation.origins - length + 1]
+    index = getattr(evaluation, "index", None)
+    names = None
+    if index is not None:
+        times = index[evaluation.origins]
+        names = list(times.strftime("%Y-%m-%d") if hasattr(times, "strftime") else times.astype(str))
+    return plot_fan_chart(
+        contexts, evaluation.targets, samples, n=n, target=target, origins=names,
+        ylabel=f"value ({evaluation.units} units)",
+    )  # fmt: skip
