@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
+from forecastab.models.normalization import NormalizationConfig
 
 CELLS = ("gru", "lstm")
 
@@ -21,7 +22,7 @@ RNNState = Tensor | tuple[Tensor, Tensor]
 
 
 @dataclass(kw_only=True)
-class RecurrentConfig:
+class RecurrentConfig(NormalizationConfig):
     """The fields every recurrent config shares, validated once.
 
     Attributes:
@@ -29,6 +30,9 @@ class RecurrentConfig:
         hidden_size: ``D``, units per layer.
         num_layers: stacked recurrent layers.
         dropout: dropout between stacked layers and before the output head.
+        normalization: per-window ``none``, ``last`` or ``revin`` (see
+            :mod:`forecastab.models.normalization`).
+        revin_affine: learnable affine parameters with ``revin``.
     """
 
     cell: str = "gru"
@@ -37,6 +41,7 @@ class RecurrentConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
 
 

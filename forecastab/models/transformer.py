@@ -16,13 +16,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
+from forecastab.models.normalization import NormalizationConfig
 
 KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
 
 
 @dataclass(kw_only=True)
-class TransformerConfig:
+class TransformerConfig(NormalizationConfig):
     """Hyperparameters of :class:`TransformerNetwork`.
 
     Attributes:
@@ -33,6 +34,9 @@ class TransformerConfig:
         dropout: dropout on embeddings, attention weights and residual branches.
         max_length: positions the positional embedding covers; None means
             ``context_length + horizon`` of the model it is built for.
+        normalization: per-window ``none``, ``last`` or ``revin`` (see
+            :mod:`forecastab.models.normalization`).
+        revin_affine: learnable affine parameters with ``revin``.
     """
 
     d_model: int = 64
@@ -43,6 +47,7 @@ class TransformerConfig:
     max_length: int | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:

@@ -145,9 +145,9 @@ def test_model_from_spec_builds_each_type():
     [
         (
             {"name": "g", "type": "rnnn"},
-            "model 'g': unknown model type 'rnnn' (did you mean 'rnn'?); valid: direct, rnn, transformer",
+            "model 'g': unknown model type 'rnnn' (did you mean 'rnn'?); valid: direct, linear, rnn, transformer",
         ),
-        ({"name": "g"}, "model 'g' needs a 'type' key; valid: direct, rnn, transformer"),
+        ({"name": "g"}, "model 'g' needs a 'type' key; valid: direct, linear, rnn, transformer"),
         (
             {"name": "t", "type": "transformer", "n_head": 2},
             "model 't': unknown key 'n_head' (did you mean 'nhead'?); valid: d_model, dim_feedforward, "
