@@ -408,7 +408,7 @@ def model_from_spec(
     >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
     ...                         context_length=10, horizon=4, n_targets=1)
     >>> model.name, model.config
-    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0))
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, normalization='none', revin_affine=False))
     >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
     Traceback (most recent call last):
     ...

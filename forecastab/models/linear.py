@@ -19,13 +19,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
-from forecastab.models.normalization import NormalizationConfig
+from forecastab.models.normalization import check_normalization
 
 VARIANTS = ("nlinear", "dlinear")
 
 
 @dataclass(kw_only=True)
-class LinearConfig(NormalizationConfig):
+class LinearConfig:
     """Hyperparameters of :class:`LinearNetwork`.
 
     Attributes:
@@ -39,9 +39,11 @@ class LinearConfig(NormalizationConfig):
 
     variant: str = "nlinear"
     kernel_size: int = 25
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        check_normalization(self.normalization, self.revin_affine)
         if self.variant not in VARIANTS:
             raise ConfigError(unknown_name("linear variant", str(self.variant), VARIANTS))
         if isinstance(self.kernel_size, bool) or not isinstance(self.kernel_size, int):

@@ -38,26 +38,12 @@ REVIN_EPSILON = 1e-5
 """Added to the context variance before the square root (a constant context stays finite)."""
 
 
-@dataclass(kw_only=True)
-class NormalizationConfig:
-    """The per-window normalization keys every network config carries.
-
-    Attributes:
-        normalization: ``none``, ``last`` (subtract the context's last value) or ``revin``
-            (context mean and standard deviation).
-        revin_affine: with ``revin``, learn a per-column scale and shift applied after the
-            normalization (and inverted before the output is restored).
-    """
-
-    normalization: str = "none"
-    revin_affine: bool = False
-
-    def __post_init__(self) -> None:
-        check_normalization(self.normalization, self.revin_affine)
-
-
 def check_normalization(normalization: object, revin_affine: object) -> None:
-    """Validate the normalization keys.
+    """Validate the normalization keys every network config carries.
+
+    ``normalization``: ``none``, ``last`` (subtract the context's last value) or ``revin``
+    (context mean and standard deviation); ``revin_affine``: with ``revin``, learn a per-column
+    scale and shift applied after the normalization (and inverted before the output).
 
     Raises:
         ConfigError: an unknown normalization, or ``revin_affine`` that is not a boolean or is

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
-from forecastab.models.normalization import NormalizationConfig
+from forecastab.models.normalization import check_normalization
 
 CELLS = ("gru", "lstm")
 
@@ -22,7 +22,7 @@ RNNState = Tensor | tuple[Tensor, Tensor]
 
 
 @dataclass(kw_only=True)
-class RecurrentConfig(NormalizationConfig):
+class RecurrentConfig:
     """The fields every recurrent config shares, validated once.
 
     Attributes:
@@ -39,10 +39,12 @@ class RecurrentConfig(NormalizationConfig):
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
-        super().__post_init__()
         check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
+        check_normalization(self.normalization, self.revin_affine)
 
 
 @dataclass(kw_only=True)

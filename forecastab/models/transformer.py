@@ -16,14 +16,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
-from forecastab.models.normalization import NormalizationConfig
+from forecastab.models.normalization import check_normalization
 
 KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
 
 
 @dataclass(kw_only=True)
-class TransformerConfig(NormalizationConfig):
+class TransformerConfig:
     """Hyperparameters of :class:`TransformerNetwork`.
 
     Attributes:
@@ -45,9 +45,11 @@ class TransformerConfig(NormalizationConfig):
     dim_feedforward: int = 128
     dropout: float = 0.0
     max_length: int | None = None
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        check_normalization(self.normalization, self.revin_affine)
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:

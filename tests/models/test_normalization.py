@@ -12,7 +12,6 @@ from forecastab.models import ForecastModule, RNNConfig, TransformerConfig, mode
 from forecastab.models.direct import DirectConfig
 from forecastab.models.normalization import (
     REVIN_EPSILON,
-    NormalizationConfig,
     NormalizedNetwork,
 )
 from forecastab.teacher_forcing.rollout import rollout
@@ -250,5 +249,9 @@ def test_bad_normalization_is_one_line_error(spec, message):
     assert str(error.value) == message
 
 
-def test_normalization_config_defaults_to_none():
-    assert NormalizationConfig().normalization == "none"
+def test_every_network_config_defaults_to_no_normalization():
+    from forecastab.models import NETWORK_CONFIGS
+
+    for config_class in NETWORK_CONFIGS.values():
+        config = config_class()
+        assert (config.normalization, config.revin_affine) == ("none", False)
