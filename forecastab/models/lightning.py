@@ -30,24 +30,28 @@ from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.forecasting import predict_frame
 from forecastab.models.direct import DirectConfig, DirectNetwork
 from forecastab.models.distributions import Distribution, rollout_loss
+from forecastab.models.linear import LinearConfig, LinearNetwork
+from forecastab.models.normalization import wrap_normalization
+from forecastab.models.progress import origin_progress
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.strategies import Strategy, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 from forecastab.teacher_forcing.sampled import sample_paths, seeded
 
-NetworkConfig = RNNConfig | TransformerConfig | DirectConfig
+NetworkConfig = RNNConfig | TransformerConfig | DirectConfig | LinearConfig
 
 NETWORK_CONFIGS: dict[str, type[NetworkConfig]] = {
     "rnn": RNNConfig,
     "transformer": TransformerConfig,
     "direct": DirectConfig,
+    "linear": LinearConfig,
 }
 """The YAML ``type:`` of a model entry -> its config dataclass."""
 
 MODES = ("free_running", "teacher_forced")
 
-SPEC_KEYS = ("name", "type", "learning_rate")
+SPEC_KEYS = ("name", "type", "learning_rate", "learning_rate_decay")
 """Keys of a YAML model entry besides the fields of its config dataclass."""
 
 
@@ -77,10 +81,19 @@ def build_network(
     """
     kind = network_type(config)
     if kind == "rnn":
-        return RNNNetwork(config, n_targets=n_targets)
-    if kind == "transformer":
-        return TransformerNetwork(config, n_targets=n_targets, max_length=context_length + horizon)
-    return DirectNetwork(config, n_targets=n_targets, horizon=horizon)
+        network = RNNNetwork(config, n_targets=n_targets)
+    elif kind == "transformer":
+        network = TransformerNetwork(
+            config, n_targets=n_targets, max_length=context_length + horizon
+        )
+    elif kind == "linear":
+        network = LinearNetwork(
+            config, context_length=context_length, horizon=horizon, n_targets=n_targets
+        )
+    else:
+        network = DirectNetwork(config, n_targets=n_targets, horizon=horizon)
+    # per-window normalization wraps the network's own operations: every rollout path sees it
+    return wrap_normalization(network, config, n_targets=n_targets)
 
 
 def _config_from_dict(network: Mapping[str, Any]) -> NetworkConfig:
@@ -98,6 +111,8 @@ def _default_name(config: NetworkConfig) -> str:
         return config.cell
     if kind == "direct":
         return f"direct_{config.cell}"
+    if kind == "linear":
+        return config.variant
     return kind
 
 
@@ -112,6 +127,8 @@ class ForecastModule(pl.LightningModule):
             (1 for a forecast before any fit). A given value that the data contradicts is a
             ConfigError before training.
         learning_rate: Adam's learning rate.
+        learning_rate_decay: the factor the learning rate is multiplied by after every epoch
+            (1: constant; 0.5 halves it each epoch, as the LTSF-Linear experiments train).
         strategy: how it is trained: a :class:`~forecastab.strategies.Strategy` or its spec
             (``{"method": "noise_injection", "noise_injection": {"std": 0.1}}``, as in YAML);
             None is scheduled sampling with ``sampling`` at ``teacher_forcing_ratio``.
@@ -145,6 +162,7 @@ class ForecastModule(pl.LightningModule):
         horizon: int,
         n_targets: int | None = None,
         learning_rate: float = 1e-3,
+        learning_rate_decay: float = 1.0,
         strategy: Strategy | Mapping[str, Any] | None = None,
         sampling: str | None = None,
         teacher_forcing_ratio: float = 1.0,
@@ -158,6 +176,10 @@ class ForecastModule(pl.LightningModule):
         horizon = checks.positive_int(horizon, "horizon")
         n_targets = checks.positive_int(n_targets, "n_targets")
         learning_rate = checks.learning_rate(learning_rate)
+        if not 0 < learning_rate_decay <= 1:
+            raise ConfigError(
+                f"learning_rate_decay must lie in (0, 1], got {learning_rate_decay!r}"
+            )
         if sampling is not None and sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
         strategy = _strategy(strategy, sampling)
@@ -173,6 +195,7 @@ class ForecastModule(pl.LightningModule):
                 "horizon": horizon,
                 "n_targets": n_targets,
                 "learning_rate": learning_rate,
+                "learning_rate_decay": learning_rate_decay,
                 "strategy": strategy.spec(),
                 "teacher_forcing_ratio": teacher_forcing_ratio,
                 "name": name,
@@ -186,6 +209,7 @@ class ForecastModule(pl.LightningModule):
         self.horizon = horizon
         self.n_targets = n_targets
         self.learning_rate = learning_rate
+        self.learning_rate_decay = float(learning_rate_decay)
         self.teacher_forcing_ratio = float(teacher_forcing_ratio)
         self.name = name or _default_name(config)
         self.data_spec: DataSpec | None = None  # set at fit time from the data module
@@ -400,6 +424,7 @@ class ForecastModule(pl.LightningModule):
         num_samples: int | None = None,
         feedback: str = "sample",
         seed: int | None = 0,
+        progress: bool | None = None,
     ) -> np.ndarray:
         """Forecasts at many origins of one series, batched, without gradients.
 
@@ -416,6 +441,9 @@ class ForecastModule(pl.LightningModule):
                 :func:`~forecastab.teacher_forcing.sample_paths`); None: the point forecast.
             feedback: what sampled paths feed back, ``sample`` or ``mean``.
             seed: seed of the draws (None: torch's global generator).
+            batch_size: origins per forward pass.
+            progress: a progress bar over the origins; None shows it on a terminal when there
+                is more than one batch (long horizons).
 
         Returns:
             ``(N, H, C)`` float32 predictions of ``values[t+1 : t+H+1]`` for each origin ``t``,
@@ -451,7 +479,11 @@ class ForecastModule(pl.LightningModule):
             window_view(values, horizon) if mode == "teacher_forced" else None
         )  # (T-H+1, H, C)
         chunks = []
-        with self._inference(), seeded(seed if num_samples else None, self.device):
+        with (
+            self._inference(),
+            seeded(seed if num_samples else None, self.device),
+            origin_progress(len(origins), batch_size, mode, progress) as bar,
+        ):
             for start in range(0, len(origins), batch_size):
                 chunk = origins[start : start + batch_size]
                 context = self._tensor(contexts[chunk - context_length + 1])  # (n, L, C)
@@ -474,6 +506,7 @@ class ForecastModule(pl.LightningModule):
                         rollout(self.network, context, horizon, targets=targets, ratio=1.0)
                         .predictions
                     )
+                bar.update(len(chunk))
         if not chunks:
             shape = (0, horizon, self.n_targets)
             return np.zeros(shape if num_samples is None else (0, num_samples, *shape[1:]))
@@ -556,7 +589,7 @@ def model_from_spec(
 
     Args:
         spec: a mapping with ``type`` (``rnn``, ``transformer`` or ``direct``), optionally
-            ``name`` and ``learning_rate``, and any fields of that type's config dataclass.
+            ``name``, ``learning_rate`` and ``learning_rate_decay``, and any fields of that type's config dataclass.
         context_length: ``L`` of the data it will see.
         horizon: ``H`` it forecasts.
         n_targets: ``C``, target columns.
@@ -573,11 +606,11 @@ def model_from_spec(
     >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
     ...                         context_length=10, horizon=4, n_targets=1)
     >>> model.name, model.config
-    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None))
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None, normalization='none', revin_affine=False))
     >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, name, num_layers, type
+    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, revin_affine, type
     """
     entry = dict(spec)
     label = entry.get("name") or entry.get("type") or "?"
@@ -597,17 +630,18 @@ def model_from_spec(
             raise ConfigError(f"model '{label}': " + unknown_name("key", key, [*valid, *SPEC_KEYS]))
     name = entry.pop("name", None)
     learning_rate = entry.pop("learning_rate", 1e-3)
+    learning_rate_decay = entry.pop("learning_rate_decay", 1.0)
     try:
-        config = config_class(**entry)
+        return ForecastModule(
+            config_class(**entry),
+            context_length=context_length,
+            horizon=horizon,
+            n_targets=n_targets,
+            learning_rate=learning_rate,
+            learning_rate_decay=learning_rate_decay,
+            strategy=strategy,
+            sampling=sampling,
+            name=name,
+        )
     except ConfigError as error:
         raise ConfigError(f"model '{label}': {error}") from None
-    return ForecastModule(
-        config,
-        context_length=context_length,
-        horizon=horizon,
-        n_targets=n_targets,
-        learning_rate=learning_rate,
-        strategy=strategy,
-        sampling=sampling,
-        name=name,
-    )

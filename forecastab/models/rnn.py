@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
 from forecastab.models.distributions import Distribution, check_distribution, output_head
+from forecastab.models.normalization import check_normalization
 
 CELLS = ("gru", "lstm")
 
@@ -32,6 +33,9 @@ class RecurrentConfig:
         dropout: dropout between stacked layers and before the output head.
         distribution: ``gaussian`` or ``student_t`` for a probabilistic head; None (the
             default) for a point forecast.
+        normalization: per-window ``none``, ``last`` or ``revin`` (see
+            :mod:`forecastab.models.normalization`).
+        revin_affine: learnable affine parameters with ``revin``.
     """
 
     cell: str = "gru"
@@ -39,10 +43,13 @@ class RecurrentConfig:
     num_layers: int = 1
     dropout: float = 0.0
     distribution: str | None = None
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
         check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
         check_distribution(self.distribution)
+        check_normalization(self.normalization, self.revin_affine)
 
 
 @dataclass(kw_only=True)

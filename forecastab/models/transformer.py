@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
 from forecastab.models.distributions import Distribution, check_distribution, output_head
+from forecastab.models.normalization import check_normalization
 
 KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
@@ -36,6 +37,9 @@ class TransformerConfig:
             ``context_length + horizon`` of the model it is built for.
         distribution: ``gaussian`` or ``student_t`` for a probabilistic head; None (the
             default) for a point forecast.
+        normalization: per-window ``none``, ``last`` or ``revin`` (see
+            :mod:`forecastab.models.normalization`).
+        revin_affine: learnable affine parameters with ``revin``.
     """
 
     d_model: int = 64
@@ -45,9 +49,12 @@ class TransformerConfig:
     dropout: float = 0.0
     max_length: int | None = None
     distribution: str | None = None
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
         check_distribution(self.distribution)
+        check_normalization(self.normalization, self.revin_affine)
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:
