@@ -163,6 +163,8 @@ class EvaluationConfig(_Strict):
     units: Literal["original", "scaled"] = "original"
     stride: int = Field(default=1, gt=0)
     n_bootstrap: int = Field(default=0, ge=0)
+    bootstrap_method: Literal["moving", "circular", "iid"] = "moving"
+    block_length: int | None = Field(default=None, gt=0)
 
     @field_validator("modes", "metrics")
     @classmethod
@@ -179,6 +181,13 @@ class EvaluationConfig(_Strict):
         for metric in value:
             get_metric(metric)  # raises ConfigError naming the nearest metric
         return value
+
+    @model_validator(mode="after")
+    def _metrics_fit_units(self) -> EvaluationConfig:
+        from forecastab.evaluation.metrics import check_metric_units
+
+        check_metric_units(self.metrics, self.units)
+        return self
 
 
 class ExecutorConfig(_Strict):

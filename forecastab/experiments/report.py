@@ -125,11 +125,25 @@ def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
     metrics = list(dict.fromkeys(table["metric"]))
     chosen = metric or ("rmse" if "rmse" in metrics else metrics[0])
     units = experiment_units(out_dir)
+    intervals = read_intervals(out_dir)  # block-bootstrap bands of single-seed curves
     if table["dataset"].nunique() > 1:
-        fig = plot_grid(table, by="dataset", metric=chosen, units_label=units)
+        fig = plot_grid(table, by="dataset", metric=chosen, units_label=units, intervals=intervals)
     else:
-        fig = plot_horizon_error(table, metric=chosen, units_label=units)
+        fig = plot_horizon_error(table, metric=chosen, units_label=units, intervals=intervals)
     return save_figure(fig, out_dir / CHART)
+
+
+def read_intervals(out_dir: Path) -> pd.DataFrame | None:
+    """The finished runs' ``intervals.csv`` (``evaluation: {n_bootstrap: ...}``), or None."""
+    paths = [
+        path
+        for path in sorted((out_dir / "runs").glob("*/intervals.csv"))
+        if (path.parent / DONE).exists()
+    ]
+    if not paths:
+        return None
+    frames = [pd.read_csv(path, dtype={"model": str, "strategy": str}) for path in paths]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -253,8 +267,13 @@ def write_summary(out_dir: Path) -> Path:
     Raises:
         DataError: ``results.csv`` is missing.
     """
+    from forecastab.experiments.comparisons import comparison_markdown, read_comparisons
+
     table = read_results(out_dir / RESULTS)
     text = summary_markdown(table, title=experiment_title(out_dir), failures=failed_runs(out_dir))
+    comparisons = read_comparisons(out_dir)  # written by `forecastab compare`
+    if comparisons is not None and not comparisons.empty:
+        text += "\n" + comparison_markdown(comparisons)
     return atomic_write(out_dir / SUMMARY, text)
 
 

@@ -28,6 +28,7 @@ import yaml
 
 from forecastab.errors import ConfigError
 from forecastab.experiments import report
+from forecastab.experiments.comparisons import save_errors
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
 
 LIGHTNING_LOGGERS = (
@@ -352,6 +353,8 @@ def _train_and_evaluate(cell: RunCell) -> None:
         units=config.evaluation.units,
         stride=config.evaluation.stride,
         n_bootstrap=config.evaluation.n_bootstrap,
+        bootstrap_method=config.evaluation.bootstrap_method,
+        block_length=config.evaluation.block_length,
         seed=cell.seed,
         labels={
             "dataset": dataset_label(datamodule.name, cell.horizon, config.data),
@@ -361,6 +364,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
         },
     )
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
+    save_errors(cell.run_dir, evaluation)  # per-origin errors for `forecastab compare`
     if config.evaluation.n_bootstrap and not evaluation.intervals.empty:
         intervals = evaluation.intervals.to_csv(
             index=False, float_format=report.FLOAT_FORMAT, lineterminator="\n"
@@ -415,6 +419,7 @@ def run_baselines(
             },
         )
         report.atomic_write(run_dir / report.METRICS, report.results_csv(evaluation.table))
+        save_errors(run_dir, evaluation)
 
     outcomes = []
     for horizon, datamodule in datamodules.items():
