@@ -4,7 +4,7 @@ Two forecasters with exchangeable errors on the same overlapping windows: at ste
 error is a moving sum of ``h`` shocks (an ``h``-step forecast error, autocorrelated up to lag
 ``h - 1`` across consecutive origins) plus a component both share. Their expected losses are
 equal, so a test at 5% should reject about 5% of the time. For each simulation the whole
-``(N, H)`` error matrices go through :func:`paired_comparison` (Newey-West lag ``h - 1``, HLN
+``(N, H)`` error matrices go through :func:`paired_comparison` (HAC lag ``h - 1``, HLN
 correction); the script prints the rejection rate per step, the family-wise rate of "some step
 significant" before and after Holm, and how often the block-bootstrap interval of the mean
 difference excludes 0. Acceptance: per-step rejection 3-8% over 500 simulations.

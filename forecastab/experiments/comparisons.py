@@ -241,8 +241,8 @@ def comparison_markdown(table: pd.DataFrame, level: float = LEVEL) -> str:
     lines = [
         "## Paired comparisons",
         "",
-        "Diebold-Mariano test per step on the same test origins (Newey-West variance, lag "
-        "h - 1, Harvey-Leybourne-Newbold correction), Holm-corrected over the steps at "
+        "Diebold-Mariano test per step on the same test origins (HAC variance at lag h - 1, "
+        "Harvey-Leybourne-Newbold correction), Holm-corrected over the steps at "
         f"{level:g}; `seed all` pairs the per-origin loss differences averaged over the seeds "
         "both ran. Better = lower loss than the reference.",
         "",

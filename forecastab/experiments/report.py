@@ -268,12 +268,16 @@ def write_summary(out_dir: Path) -> Path:
         DataError: ``results.csv`` is missing.
     """
     from forecastab.experiments.comparisons import comparison_markdown, read_comparisons
+    from forecastab.experiments.long_runs import long_run_markdown, read_long_runs
 
     table = read_results(out_dir / RESULTS)
     text = summary_markdown(table, title=experiment_title(out_dir), failures=failed_runs(out_dir))
     comparisons = read_comparisons(out_dir)  # written by `forecastab compare`
     if comparisons is not None and not comparisons.empty:
         text += "\n" + comparison_markdown(comparisons)
+    long_runs = read_long_runs(out_dir)  # evaluation: {long_run: {steps: N}}
+    if long_runs is not None and not long_runs.empty:
+        text += "\n" + long_run_markdown(long_runs)
     return atomic_write(out_dir / SUMMARY, text)
 
 

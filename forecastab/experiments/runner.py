@@ -30,6 +30,7 @@ from forecastab.errors import ConfigError
 from forecastab.experiments import report
 from forecastab.experiments.comparisons import save_errors
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
+from forecastab.experiments.long_runs import record_long_run
 
 LIGHTNING_LOGGERS = (
     "lightning.pytorch",
@@ -365,6 +366,15 @@ def _train_and_evaluate(cell: RunCell) -> None:
     )
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
     save_errors(cell.run_dir, evaluation)  # per-origin errors for `forecastab compare`
+    if config.evaluation.long_run is not None:
+        record_long_run(
+            cell.run_dir,
+            module,
+            datamodule,
+            config.evaluation.long_run,
+            units=config.evaluation.units,
+            labels=evaluation.labels,
+        )
     if config.evaluation.n_bootstrap and not evaluation.intervals.empty:
         intervals = evaluation.intervals.to_csv(
             index=False, float_format=report.FLOAT_FORMAT, lineterminator="\n"
@@ -420,6 +430,15 @@ def run_baselines(
         )
         report.atomic_write(run_dir / report.METRICS, report.results_csv(evaluation.table))
         save_errors(run_dir, evaluation)
+        if config.evaluation.long_run is not None:
+            record_long_run(
+                run_dir,
+                baseline,
+                datamodule,
+                config.evaluation.long_run,
+                units=config.evaluation.units,
+                labels=evaluation.labels,
+            )
 
     outcomes = []
     for horizon, datamodule in datamodules.items():

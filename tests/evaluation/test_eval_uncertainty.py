@@ -118,3 +118,25 @@ def test_seed_spread_rejects_a_table_without_the_tidy_columns():
                 columns=["dataset", "model", "strategy", "mode", "step", "metric", "value"]
             )
         )
+
+
+def test_block_band_covers_the_mean_of_ar1_errors_where_iid_does_not():
+    # A fast version of experiments/benchmarks/bootstrap_coverage.py (500 simulations there):
+    # AR(1) errors with phi 0.8 around a known mean; nominal 95%.
+    rng = np.random.default_rng(0)
+    phi, n, simulations = 0.8, 600, 80
+    hits = {"moving": 0, "iid": 0}
+    for simulation in range(simulations):
+        shocks = rng.normal(size=n)
+        errors = np.empty(n)
+        errors[0] = shocks[0] / np.sqrt(1 - phi**2)
+        for t in range(1, n):
+            errors[t] = phi * errors[t - 1] + shocks[t]
+        values = MetricValues(errors[:, None])  # true mean 0
+        for method in hits:
+            lower, upper = bootstrap_interval(
+                values, n_bootstrap=300, seed=simulation, method=method, block_length=24
+            )
+            hits[method] += bool(lower[0] <= 0.0 <= upper[0])
+    assert hits["moving"] / simulations >= 0.82
+    assert hits["iid"] / simulations <= 0.65

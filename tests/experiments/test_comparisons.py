@@ -90,3 +90,42 @@ def test_compare_bad_inputs_are_one_line(finished: Path, tmp_path: Path, capsys)
         "block_length must be a positive integer or null, got 0"
     )
     assert not (finished / "comparisons.csv").exists()  # nothing half-written
+
+
+def test_long_run_writes_scores_chart_and_summary(
+    tmp_path: Path, make_config: Callable[..., dict]
+) -> None:
+    config = make_config(
+        models=[
+            {"name": "gru", "type": "rnn", "hidden_size": 4},
+            {"name": "direct", "type": "direct", "hidden_size": 4},
+        ],
+        strategies=[{"name": "tf", "teacher_forcing": {"schedule": "constant", "ratio": 1.0}}],
+        evaluation={"modes": ["free_running"], "metrics": ["mae"], "long_run": {"steps": 40}},
+    )
+    out = tmp_path / "out"
+    run_experiment(validate_config(config), out, progress=False)
+    for run in ("gru__tf__seed0", "direct__tf__seed0", "naive__baseline"):
+        row = pd.read_csv(out / "runs" / run / "long_run.csv")
+        assert row["steps"].tolist() == [40]
+        assert np.isfinite(row[["d_stsp", "d_h"]].to_numpy()).all()
+        assert (out / "runs" / run / "long_run.png").stat().st_size > 10_000
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "## Long free runs" in summary
+    assert "| series | naive | baseline | 40 |" in summary
+
+
+def test_long_run_shorter_than_the_horizon_is_one_line(
+    tmp_path: Path, make_config: Callable[..., dict], capsys
+) -> None:
+    import yaml
+
+    config = make_config(evaluation={"long_run": {"steps": 4}})
+    path = tmp_path / "short.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"{path}: evaluation.long_run.steps (4) is shorter than the horizon (6); a long run "
+        "must cover at least one horizon: set long_run.steps >= 6"
+    )
+    assert not (tmp_path / "out").exists()
