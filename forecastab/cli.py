@@ -1,4 +1,5 @@
-"""The ``forecastab`` command line: ``run``, ``datasets``, ``plot``, ``report`` and ``compare``.
+"""The ``forecastab`` command line: ``run``, ``datasets``, ``plot``, ``predict``, ``report`` and
+``compare``.
 
 Bad input of any kind (a missing or invalid config, a data error, an unwritable folder) prints
 exactly one line ``forecastab: error: <message>`` on stderr and exits with status 2; ``--debug``
@@ -73,6 +74,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
     plot.add_argument("--metric", help="metric to chart (default: rmse, else the first)")
+
+    predict = commands.add_parser(
+        "predict", parents=[debug], help="forecast a CSV with a trained run or checkpoint"
+    )
+    predict.add_argument(
+        "model", metavar="RUN_DIR_OR_CHECKPOINT", help="a run folder or a .ckpt file"
+    )
+    predict.add_argument(
+        "--data", required=True, metavar="CSV", help="the series to forecast from (raw units)"
+    )
+    predict.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the forecast CSV here (default: stdout)"
+    )
+    predict.add_argument(
+        "--origin",
+        action="append",
+        metavar="TIME",
+        help="forecast from this time of the data (repeatable; default: the last row)",
+    )
+    predict.add_argument("--horizon", type=int, help="steps ahead (default: the trained horizon)")
 
     summary = commands.add_parser("report", parents=[debug], help="rewrite DIR/summary.md")
     summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
@@ -175,10 +196,42 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from forecastab.checkpoints import load
+    from forecastab.files import atomic_write
+
+    model = load(args.model)
+    origin = _origins(args.origin, model.data_spec.time_column is not None)
+    frame = model.predict_frame(args.data, origin, horizon=args.horizon)
+    text = frame.to_csv(index=False, lineterminator="\n")
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    atomic_write(args.out, text)
+    print(f"{args.out}: {frame['origin'].nunique()} origin(s) x {frame['step'].max()} step(s) x "
+          f"{frame['target'].nunique()} target(s)")
+    return 0
+
+
+def _origins(values: list[str] | None, timed: bool) -> list[object] | None:
+    """``--origin`` values: times as given, or row numbers when the data has no time column."""
+    if values is None:
+        return None
+    if timed:
+        return list(values)
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        from forecastab.errors import DataError
+
+        raise DataError(f"--origin {values[0]!r} must be a row number: the data has no time column") from None
+
+
 COMMANDS = {
     "run": _run,
     "datasets": _datasets,
     "plot": _plot,
+    "predict": _predict,
     "report": _report,
     "compare": _compare,
 }

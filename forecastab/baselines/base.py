@@ -124,22 +124,66 @@ class Baseline:
     def __init__(self) -> None:
         self.failed: str | None = None
         self.n_targets: int | None = None
+        self.data_spec: Any = None  # a DataSpec when fitted on a WindowDataModule
 
-    def fit(self, values: np.ndarray, train_stop: int) -> Baseline:
+    def fit(self, values: np.ndarray | Any, train_stop: int | None = None) -> Baseline:
         """Estimate on the training rows ``values[:train_stop]``.
 
         Args:
-            values: ``(T, C)`` series in the units the forecasts are wanted in.
-            train_stop: End of the training rows ``[0, train_stop)``.
+            values: ``(T, C)`` series in the units the forecasts are wanted in, or a
+                ``WindowDataModule``: its scaled values and training rows, and its season
+                length for a baseline given none (as in YAML).
+            train_stop: End of the training rows ``[0, train_stop)``; taken from the data
+                module when one is given.
 
         Returns:
             self, fitted.
         """
+        values, train_stop = self._fit_inputs(values, train_stop)
         values = check_values(values)
         check_train_stop(train_stop, len(values))
         self.failed = None
         self.n_targets = values.shape[1]
         return self
+
+    def _fit_inputs(self, data: np.ndarray | Any, train_stop: int | None) -> tuple[Any, int]:
+        """``(values, train_stop)`` from an array or a data module, learning the data's settings."""
+        if hasattr(data, "scaler") and hasattr(data, "borders"):
+            from forecastab.data.spec import DataSpec
+
+            self.data_spec = DataSpec.from_datamodule(data)
+            if getattr(self, "season_length", 0) is None and data.season_length is not None:
+                self.season_length = int(data.season_length)
+            stop = data.borders.train[1] if train_stop is None else train_stop
+            return data.values, stop
+        if train_stop is None:
+            raise ConfigError(
+                f"baseline '{self.name}': fit(values, train_stop) needs train_stop, the end of "
+                "the training rows; or pass a WindowDataModule: fit(dm)"
+            )
+        return data, train_stop
+
+    def predict_frame(
+        self,
+        data: Any,
+        origin: Any = None,
+        *,
+        horizon: int | None = None,
+    ) -> Any:
+        """Forecasts as a tidy frame in original units, as ``ForecastModule.predict_frame``.
+
+        Args:
+            data: a ``WindowDataModule``, or a DataFrame / CSV path when the baseline was
+                fitted on a data module (it then knows the scaler and columns).
+            origin: None for the last row (a forecast into the future), or time(s) of the index.
+            horizon: steps ahead; the data module's horizon when None.
+
+        Returns:
+            One row per ``(origin, step, target)`` (:func:`forecastab.forecasting.forecast_frame`).
+        """
+        from forecastab.forecasting import predict_frame
+
+        return predict_frame(self, data, spec=self.data_spec, origin=origin, horizon=horizon)
 
     def predict_origins(
         self,

@@ -79,7 +79,7 @@ class StatsmodelsBaseline(Baseline):
         self.columns: list[FittedColumn] = []
         self.warnings: list[str] = []
 
-    def fit(self, values: np.ndarray, train_stop: int) -> StatsmodelsBaseline:
+    def fit(self, values: np.ndarray | Any, train_stop: int | None = None) -> StatsmodelsBaseline:
         """Fit one model per target column on ``values[:train_stop]``.
 
         A column that fails to fit marks the baseline failed (a BaselineWarning and ``.failed``
@@ -87,12 +87,13 @@ class StatsmodelsBaseline(Baseline):
         as one BaselineWarning.
 
         Args:
-            values: ``(T, C)`` series.
+            values: ``(T, C)`` series, or a ``WindowDataModule`` (see ``Baseline.fit``).
             train_stop: End of the training rows ``[0, train_stop)``.
 
         Returns:
             self, fitted (or failed).
         """
+        values, train_stop = self._fit_inputs(values, train_stop)
         values = check_values(values)
         train_stop = check_train_stop(train_stop, len(values))
         super().fit(values, train_stop)

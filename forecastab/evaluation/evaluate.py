@@ -83,6 +83,25 @@ class Evaluation:
     diverged_modes: tuple[str, ...] = ()
     units: str = "original"
     labels: dict[str, Any] = field(default_factory=dict)
+    index: pd.Index | None = None
+    target_columns: tuple[str, ...] = ()
+
+    def frame(self, mode: str = "free_running") -> pd.DataFrame:
+        """One mode's predictions as a tidy forecast frame (as ``predict_frame`` gives them).
+
+        Columns ``origin, timestamp, step, target, forecast, actual``, in the evaluation's
+        units (``original`` unless evaluated ``scaled``).
+        """
+        from forecastab.forecasting import forecast_frame
+
+        if mode not in self.predictions:
+            raise ConfigError(unknown_name("evaluated mode", mode, self.predictions))
+        n, horizon, n_targets = self.targets.shape
+        index = self.index if self.index is not None else pd.RangeIndex(int(self.origins.max()) + horizon + 1)
+        columns = self.target_columns or tuple(f"target_{c}" for c in range(n_targets))
+        frame = forecast_frame(self.predictions[mode], self.origins, index, columns)
+        frame["actual"] = self.targets.ravel()
+        return frame
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -282,4 +301,6 @@ def evaluate(
         diverged_modes=tuple(diverged_modes),
         units=units,
         labels=resolved_labels,
+        index=getattr(data, "index", None),
+        target_columns=tuple(str(c) for c in getattr(data, "target_columns", ())),
     )

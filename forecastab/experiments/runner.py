@@ -340,6 +340,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
         n_targets=datamodule.n_targets,
         sampling=strategy.sampling,
     )
+    module.strategy_spec = strategy.model_dump(mode="json")  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
     trainer.fit(module, datamodule=datamodule)

@@ -8,19 +8,23 @@ sets), validates it both free-running and teacher-forced, and forecasts through 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from forecastab.checkpoints import CHECKPOINT_KEY, checkpoint_entry, restore_entry
+from forecastab.data.spec import DataSpec
 from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
+from forecastab.forecasting import predict_frame
 from forecastab.models.direct import DirectConfig, DirectNetwork
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
@@ -98,7 +102,9 @@ class ForecastModule(pl.LightningModule):
         network: the network's config, or ``{"type": ..., **fields}`` (as checkpoints store it).
         context_length: ``L``, rows of context per window.
         horizon: ``H``, steps forecast.
-        n_targets: ``C``, target columns.
+        n_targets: ``C``, target columns; when None, taken from the data module at fit time
+            (1 for a forecast before any fit). A given value that the data contradicts is a
+            ConfigError before training.
         learning_rate: Adam's learning rate.
         sampling: how training flips the teacher forcing coins (see
             :func:`forecastab.teacher_forcing.rollout`).
@@ -126,7 +132,7 @@ class ForecastModule(pl.LightningModule):
         *,
         context_length: int,
         horizon: int,
-        n_targets: int = 1,
+        n_targets: int | None = None,
         learning_rate: float = 1e-3,
         sampling: str = "per_step",
         teacher_forcing_ratio: float = 1.0,
@@ -134,6 +140,8 @@ class ForecastModule(pl.LightningModule):
     ) -> None:
         super().__init__()
         config = _config_from_dict(network) if isinstance(network, Mapping) else network
+        self.n_targets_given = n_targets is not None
+        n_targets = 1 if n_targets is None else n_targets  # from the data at fit time
         for key, value in (
             ("context_length", context_length),
             ("horizon", horizon),
@@ -173,6 +181,71 @@ class ForecastModule(pl.LightningModule):
         self.sampling = sampling
         self.teacher_forcing_ratio = float(teacher_forcing_ratio)
         self.name = name or _default_name(config)
+        self.data_spec: DataSpec | None = None  # set at fit time from the data module
+        self.strategy_spec: dict[str, Any] | None = None  # set by the experiment runner
+
+    # -- self-contained checkpoints (forecastab.checkpoints) ---------------------------------
+
+    def setup(self, stage: str) -> None:
+        """Learn the data settings (scaler, columns, frequency) from the Trainer's data module."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None or not hasattr(datamodule, "scaler"):
+            return
+        self.data_spec = DataSpec.from_datamodule(datamodule)
+        n_targets = self.data_spec.n_targets
+        if n_targets == self.n_targets:
+            return
+        if self.n_targets_given:
+            raise ConfigError(
+                f"model '{self.name}' was built for n_targets={self.n_targets} but the data has "
+                f"{n_targets} target column(s) ({', '.join(self.data_spec.target_columns)}); "
+                f"leave n_targets out to take it from the data, or pass n_targets={n_targets}"
+            )
+        # the network was sized provisionally: size it for the data before any training step
+        self.network = build_network(
+            self.config,
+            context_length=self.context_length,
+            horizon=self.horizon,
+            n_targets=n_targets,
+        )
+        self.n_targets = n_targets
+        self.hparams["n_targets"] = n_targets
+        self.n_targets_given = True
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = checkpoint_entry(self)
+        if "hyper_parameters" in checkpoint:
+            checkpoint["hyper_parameters"]["n_targets"] = self.n_targets
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        restore_entry(self, checkpoint)
+
+    def predict_frame(
+        self,
+        data: Any,
+        origin: Any = None,
+        *,
+        horizon: int | None = None,
+        quantiles: Sequence[float] | None = None,
+    ) -> pd.DataFrame:
+        """Free-running forecasts as a tidy frame in original units.
+
+        Args:
+            data: a DataFrame, CSV path or bundled dataset name in original units (read with
+                the data settings learned at fit time or loaded from the checkpoint), or a
+                ``WindowDataModule``.
+            origin: None forecasts from the last row into the future; a time of the data's
+                index, or a list of them, forecasts from there.
+            horizon: steps ahead; the trained horizon when None.
+            quantiles: quantile levels, for probabilistic models.
+
+        Returns:
+            One row per ``(origin, step, target)``: ``origin, timestamp, step, target,
+            forecast, actual`` (see :func:`forecastab.forecasting.forecast_frame`).
+        """
+        return predict_frame(
+            self, data, spec=self.data_spec, origin=origin, horizon=horizon, quantiles=quantiles
+        )
 
     @property
     def supported_modes(self) -> tuple[str, ...]:
