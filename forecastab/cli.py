@@ -1,4 +1,5 @@
-"""The ``forecastab`` command line: ``run``, ``datasets``, ``plot``, ``predict`` and ``report``.
+"""The ``forecastab`` command line: ``run``, ``datasets``, ``plot``, ``predict``, ``report`` and
+``compare``.
 
 Bad input of any kind (a missing or invalid config, a data error, an unwritable folder) prints
 exactly one line ``forecastab: error: <message>`` on stderr and exits with status 2; ``--debug``
@@ -98,6 +99,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     summary = commands.add_parser("report", parents=[debug], help="rewrite DIR/summary.md")
     summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
+
+    compare = commands.add_parser(
+        "compare", parents=[debug], help="paired tests against a reference: DIR/comparisons.csv"
+    )
+    compare.add_argument("dir", type=Path, metavar="RUN_DIR", help="an experiment's output folder")
+    compare.add_argument(
+        "--reference",
+        metavar="MODEL/STRATEGY",
+        help="the series to compare with (default: each model's teacher_forcing runs)",
+    )
+    compare.add_argument(
+        "--metric", choices=("mse", "mae"), default="mse", help="per-origin loss (default: mse)"
+    )
+    compare.add_argument(
+        "--n-bootstrap", type=int, default=1000, help="block-bootstrap resamples (default 1000)"
+    )
+    compare.add_argument(
+        "--block-length", type=int, help="origins per block (default: max(H, N^(1/3)))"
+    )
     return parser
 
 
@@ -151,6 +171,38 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from forecastab.experiments.comparisons import (
+        compare_experiment,
+        significant_steps,
+        write_comparisons,
+    )
+    from forecastab.experiments.report import check_experiment_dir, write_summary
+
+    out_dir = check_experiment_dir(args.dir)
+    if args.n_bootstrap < 1:
+        raise ForecastabError(f"--n-bootstrap must be a positive integer, got {args.n_bootstrap}")
+    table = compare_experiment(
+        out_dir,
+        reference=args.reference,
+        loss=args.metric,
+        n_bootstrap=args.n_bootstrap,
+        block_length=args.block_length,
+    )
+    path = write_comparisons(out_dir, table)
+    keys = ["dataset", "model", "strategy", "reference", "seed"]
+    for key, rows in table.groupby(keys, sort=True):
+        better, worse = significant_steps(rows)
+        dataset, model, strategy, reference, seed = key
+        print(
+            f"{dataset} {model}/{strategy} vs {reference} (seed {seed}): "
+            f"better at steps {better}; worse at steps {worse}"
+        )
+    print(path)
+    print(write_summary(out_dir))
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
     from forecastab.checkpoints import load
     from forecastab.files import atomic_write
@@ -188,6 +240,7 @@ COMMANDS = {
     "plot": _plot,
     "predict": _predict,
     "report": _report,
+    "compare": _compare,
 }
 
 

@@ -193,8 +193,12 @@ def test_single_seed_uses_bootstrap_intervals(tmp_path):
     fig = plot_horizon_error(one, intervals=intervals, units_label="scaled")
     assert fig.axes[0].get_ylabel() == "RMSE (scaled)"
     texts = legend_texts(fig)
-    assert "bootstrap CI over origins" in texts
+    assert "i.i.d. bootstrap over origins" in texts  # an old table without a band column
     assert "teacher_forcing" in texts  # one model: strategies name the series
+    saved(fig, tmp_path)
+    named = intervals.assign(band="95% moving-block bootstrap over origins (blocks of 24)")
+    fig = plot_horizon_error(one, intervals=named)
+    assert "95% moving-block bootstrap over origins (blocks of 24)" in legend_texts(fig)
     saved(fig, tmp_path)
 
 

@@ -22,7 +22,7 @@ from forecastab.data.splits import (
     minimum_length,
     split_is_usable,
 )
-from forecastab.data.validation import FillMissing, validate_series
+from forecastab.data.validation import FillMissing, fill_without_look_ahead, validate_series
 from forecastab.data.windows import WindowDataset, collate_batch, origin_windows
 from forecastab.errors import DataError, unknown_name
 
@@ -90,6 +90,8 @@ class WindowDataModule(pl.LightningDataModule):
         batch_size: windows per batch.
         scaling: ``zscore`` (fitted on training rows only) or ``none``.
         fill_missing: ``interpolate``, ``ffill`` or ``drop`` for NaN/inf; None makes them an error.
+            ``interpolate`` fills the training rows linearly among themselves and carries the
+            last value forward in the later splits (no look-ahead).
         allow_irregular: accept unequal time steps.
         stride: distance between consecutive evaluation origins.
         seed: seeds the shuffling of training windows.
@@ -132,6 +134,7 @@ class WindowDataModule(pl.LightningDataModule):
             time_column=time_column,
             fill_missing=fill_missing,
             allow_irregular=allow_irregular,
+            keep_missing=fill_missing == "interpolate",
         )
         self.context_length = int(context_length)
         self.horizon = int(horizon)
@@ -143,6 +146,14 @@ class WindowDataModule(pl.LightningDataModule):
         self.target_columns = [str(c) for c in self.series.columns]
         self.season_length = season if season is not None else season_from_index(self.index)
         self.borders = self._borders(split)
+        if fill_missing == "interpolate":
+            # Interpolating before the split would fill contexts from after their origins.
+            self.series = fill_without_look_ahead(self.series, self.borders.train[1])
+            if not np.isfinite(self.series.to_numpy()).all():
+                raise DataError(
+                    "a target column has no finite values in the training rows; "
+                    "choose another target column"
+                )
         self.raw_values = self.series.to_numpy(dtype=np.float64)  # (T, C)
         train_start, train_stop = self.borders.train
         self.scaler = Scaler.fit(self.raw_values[train_start:train_stop], kind=scaling)

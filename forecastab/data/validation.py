@@ -171,6 +171,22 @@ def _fill(frame: pd.DataFrame, how: FillMissing) -> pd.DataFrame:
     return frame.interpolate(method="linear", limit_direction="both")
 
 
+def fill_without_look_ahead(series: pd.DataFrame, train_stop: int) -> pd.DataFrame:
+    """``fill_missing: interpolate`` for a split series, never filling from a later split.
+
+    The training rows ``[0, train_stop)`` are interpolated linearly among themselves; every
+    later row (validation, test) carries the last observed value forward, so no forecast's
+    context or target holds a value computed from rows after it.
+
+    >>> frame = pd.DataFrame({"y": [1.0, None, 3.0, 4.0, None, 8.0]})
+    >>> fill_without_look_ahead(frame, train_stop=3)["y"].tolist()
+    [1.0, 2.0, 3.0, 4.0, 4.0, 8.0]
+    """
+    series = series.replace([np.inf, -np.inf], np.nan)
+    train = _fill(series.iloc[:train_stop], "interpolate")
+    return pd.concat([train, series.iloc[train_stop:]]).ffill()
+
+
 def validate_series(
     data: pd.DataFrame | str | Path,
     *,
@@ -178,6 +194,7 @@ def validate_series(
     time_column: str | None = None,
     fill_missing: FillMissing | None = None,
     allow_irregular: bool = False,
+    keep_missing: bool = False,
 ) -> pd.DataFrame:
     """Validate a series and return a float64 DataFrame of its target columns, indexed by time.
 
@@ -188,6 +205,8 @@ def validate_series(
         fill_missing: what to do with NaN or +/-inf: ``interpolate``, ``ffill`` or ``drop``.
             When None, missing values are an error.
         allow_irregular: accept unequal time steps.
+        keep_missing: accept NaN/inf as allowed by ``fill_missing`` but leave them (inf as
+            NaN) for the caller to fill per split (see :func:`fill_without_look_ahead`).
 
     Returns:
         A DataFrame with one float64 column per target, indexed by time.
@@ -275,6 +294,8 @@ def validate_series(
                 f"{where}{int((~finite).sum())} missing or infinite value(s) (NaN or +/-inf), the first in column "
                 f"'{series.columns[cols[0]]}' at row {int(rows[0])}; set fill_missing: interpolate | ffill | drop"
             )
+        if keep_missing:
+            return series.replace([np.inf, -np.inf], np.nan)
         series = _fill(series, fill_missing)
         if series.empty or not np.isfinite(series.to_numpy()).all():
             raise DataError(

@@ -19,7 +19,17 @@ import pandas as pd
 from forecastab.checks import lengths_agree
 from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
-from forecastab.evaluation.metrics import NEEDS_TRAIN, MetricValues, get_metric
+from forecastab.evaluation.block_bootstrap import (
+    band_label,
+    check_bootstrap,
+    default_block_length,
+)
+from forecastab.evaluation.metrics import (
+    NEEDS_TRAIN,
+    MetricValues,
+    check_metric_units,
+    get_metric,
+)
 from forecastab.evaluation.probabilistic import (
     DEFAULT_QUANTILES,
     PROBABILISTIC_METRICS,
@@ -32,7 +42,7 @@ from forecastab.evaluation.uncertainty import bootstrap_interval
 MODES = ("free_running", "teacher_forced")
 UNITS = ("original", "scaled")
 TABLE_COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
-INTERVAL_COLUMNS = [*TABLE_COLUMNS, "lower", "upper"]
+INTERVAL_COLUMNS = [*TABLE_COLUMNS, "lower", "upper", "band"]
 LABEL_KEYS = ("dataset", "model", "strategy", "seed")
 
 
@@ -60,8 +70,8 @@ class Evaluation:
     Attributes:
         table: tidy per-step metrics, columns ``dataset, model, strategy, seed, mode, step,
             metric, value`` (``value`` = mean over origins and target columns).
-        intervals: the same rows plus ``lower, upper`` bootstrap bounds (empty without
-            bootstrap).
+        intervals: the same rows plus ``lower, upper`` block-bootstrap bounds over origins
+            and ``band`` naming the method and block length (empty without bootstrap).
         errors: mode -> signed errors ``predictions - targets``, shape ``(N, H, C)``.
         predictions: mode -> forecasts ``(N, H, C)`` in the evaluation units.
         targets: ``(N, H, C)`` true values in the evaluation units.
@@ -163,6 +173,8 @@ def evaluate(
     num_samples: int = 100,
     feedback: str = "sample",
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    bootstrap_method: str = "moving",
+    block_length: int | None = None,
 ) -> Evaluation:
     """Roll the forecaster out over every origin of a split and tabulate per-step metrics.
 
@@ -196,12 +208,15 @@ def evaluate(
             form; a point forecaster skips them with a warning (``Evaluation.skipped``).
         feedback: what sampled paths feed back, ``sample`` or ``mean``.
         quantiles: the levels ``quantile_loss`` averages over.
+        bootstrap_method: ``moving`` or ``circular`` block bootstrap over consecutive origins,
+            or ``iid`` (single origins: too narrow for overlapping windows).
+        block_length: origins per block; None: ``max(H, ceil(N ** (1/3)))``, at most ``N``.
 
     Returns:
         An :class:`Evaluation`.
 
     Raises:
-        ConfigError: an unknown mode, metric, unit or label key.
+        ConfigError: an unknown mode, metric, unit or label key, or ``smape`` in scaled units.
         DataError: the forecaster returned predictions of the wrong shape.
     """
     metric_names = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -213,8 +228,10 @@ def evaluate(
         raise ConfigError(f"num_samples must be a positive integer, got {num_samples!r}")
     if units not in UNITS:
         raise ConfigError(unknown_name("units", units, UNITS))
+    check_metric_units(metric_names, units)
     if stride < 1:
         raise ConfigError(f"stride must be a positive integer, got {stride}")
+    check_bootstrap(bootstrap_method, block_length)
     evaluated_modes = _resolve_modes(modes, forecaster)
     resolved_labels = _resolve_labels(labels, forecaster, data)
     context_length, horizon = int(data.context_length), int(data.horizon)
@@ -312,9 +329,16 @@ def evaluate(
             rows.append(frame)
             if n_bootstrap:
                 lower, upper = bootstrap_interval(
-                    result, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
+                    result,
+                    n_bootstrap=n_bootstrap,
+                    confidence=confidence,
+                    seed=seed,
+                    method=bootstrap_method,
+                    block_length=block_length,
                 )
-                interval_rows.append(frame.assign(lower=lower, upper=upper))
+                used = block_length or default_block_length(len(origins), horizon)
+                label = band_label(bootstrap_method, used, confidence)
+                interval_rows.append(frame.assign(lower=lower, upper=upper, band=label))
 
     note = None
     if skipped:

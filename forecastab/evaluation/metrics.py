@@ -11,7 +11,7 @@ A diverged rollout (inf or NaN predictions) gives inf or NaN values, never an ex
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -248,6 +248,30 @@ METRICS: dict[str, Metric] = {
 
 NEEDS_TRAIN = frozenset({"mase", "nrmse"})
 """Metrics that are scaled by the training rows."""
+
+NEEDS_ORIGINAL_UNITS = frozenset({"smape"})
+"""Metrics that divide by the values' magnitude: meaningless on z-scores, which cross zero."""
+
+
+def check_metric_units(metrics: Iterable[str], units: str) -> None:
+    """Reject a metric that means nothing in the chosen units.
+
+    Raises:
+        ConfigError: ``smape`` with ``units: scaled``.
+
+    >>> check_metric_units(["mae", "smape"], "scaled")
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.ConfigError: metric 'smape' is meaningless with units: scaled (z-scores cross zero, so the percentage explodes); use units: original, or mae, rmse or mase
+    """
+    if units != "scaled":
+        return
+    for name in metrics:
+        if name in NEEDS_ORIGINAL_UNITS:
+            raise ConfigError(
+                f"metric '{name}' is meaningless with units: scaled (z-scores cross zero, so the "
+                "percentage explodes); use units: original, or mae, rmse or mase"
+            )
 
 
 def get_metric(name: str) -> Metric:

@@ -1,4 +1,4 @@
-"""Uncertainty of per-step metrics: bootstrap over origins, spread over seeds."""
+"""Uncertainty of per-step metrics: block bootstrap over origins, spread over seeds."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from forecastab.errors import ConfigError
+from forecastab.evaluation.block_bootstrap import bootstrap_means
 from forecastab.evaluation.metrics import MetricValues
 
 SPREAD_KEYS = ["dataset", "model", "strategy", "mode", "step", "metric"]
@@ -17,32 +18,37 @@ def bootstrap_interval(
     n_bootstrap: int,
     confidence: float = 0.95,
     seed: int = 0,
+    method: str = "moving",
+    block_length: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap confidence interval of a metric at each step, resampling origins.
+    """Percentile block-bootstrap confidence interval of a metric at each step, over origins.
 
-    Each resample draws ``N`` origins with replacement (the same draw for every step, so the
-    band respects the correlation between steps of one rollout) and recomputes the metric from
-    the per-origin contributions. The draws are counted per origin and one matrix product
-    averages every resample, without materialising ``n_bootstrap`` copies of the errors.
-
-    Overlapping windows make neighbouring origins correlated, so the band is narrower than an
-    interval that accounted for that dependence; read it as a lower bound on the uncertainty.
+    Each resample draws ``N`` origins in blocks of consecutive origins (the same draw for every
+    step, so the band respects the correlation between steps of one rollout) and recomputes
+    the metric from the per-origin contributions (see
+    :mod:`forecastab.evaluation.block_bootstrap`). Overlapping windows make neighbouring
+    origins' errors correlated; blocks of at least ``H`` origins keep that dependence, where
+    the i.i.d. bootstrap (``method="iid"``) gives bands that are too narrow.
 
     Args:
-        values: per-origin contributions of one metric (:class:`MetricValues`).
+        values: per-origin contributions of one metric (:class:`MetricValues`), origins in
+            time order.
         n_bootstrap: number of resamples (positive).
         confidence: coverage of the interval, in ``(0, 1)``.
         seed: seed of the resampling.
+        method: ``moving``, ``circular`` or ``iid``.
+        block_length: origins per block; None: ``max(H, ceil(N ** (1/3)))``, at most ``N``.
 
     Returns:
         ``(lower, upper)``, each of shape ``(H,)``; NaN at steps whose contributions hold NaN.
 
     Raises:
-        ConfigError: ``n_bootstrap < 1`` or ``confidence`` outside ``(0, 1)``.
+        ConfigError: ``n_bootstrap < 1``, ``confidence`` outside ``(0, 1)``, an unknown method
+            or a block length below 1.
 
     >>> from forecastab.evaluation.metrics import mae
     >>> values = mae(np.arange(10.0).reshape(10, 1, 1), np.zeros((10, 1, 1)))
-    >>> lower, upper = bootstrap_interval(values, n_bootstrap=200, seed=0)
+    >>> lower, upper = bootstrap_interval(values, n_bootstrap=200, seed=0, block_length=2)
     >>> bool(lower[0] < 4.5 < upper[0])
     True
     """
@@ -51,15 +57,10 @@ def bootstrap_interval(
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must lie in (0, 1), got {confidence}")
     per_origin = values.per_origin  # (N, H)
-    n_origins = len(per_origin)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_origins, size=(n_bootstrap, n_origins))  # (B, N) origin indices
-    rows = np.arange(n_bootstrap)[:, None] * n_origins
-    counts = np.bincount((draws + rows).ravel(), minlength=n_bootstrap * n_origins)
-    counts = counts.reshape(n_bootstrap, n_origins).astype(np.float64)  # (B, N) times drawn
+    means = bootstrap_means(
+        per_origin, n_bootstrap=n_bootstrap, block_length=block_length, method=method, seed=seed
+    )  # (B, H)
     with np.errstate(invalid="ignore", over="ignore"):
-        finite = np.where(np.isfinite(per_origin), per_origin, 0.0)
-        means = counts @ finite / n_origins  # (B, H)
         resampled = values.finalize(means)  # (B, H)
         alpha = (1.0 - confidence) / 2.0
         lower, upper = np.quantile(resampled, [alpha, 1.0 - alpha], axis=0)  # (H,) each

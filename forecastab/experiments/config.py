@@ -200,6 +200,19 @@ class TrainerConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class LongRunConfig(_Strict):
+    """A long free run from the start of the test split, scored by D_stsp and D_H.
+
+    ``steps`` must be at least the horizon; a direct model runs in chained blocks of its
+    horizon (see :func:`forecastab.evaluation.long_run.long_free_run`).
+    """
+
+    steps: int = Field(gt=0)
+    n_bins: int = Field(default=30, gt=1)
+    smoothing: float = Field(default=20.0, ge=0)
+    chart_steps: int = Field(default=500, gt=0)
+
+
 class EvaluationConfig(_Strict):
     """Which modes, metrics and units the test origins are scored in.
 
@@ -213,6 +226,9 @@ class EvaluationConfig(_Strict):
     units: Literal["original", "scaled"] = "original"
     stride: int = Field(default=1, gt=0)
     n_bootstrap: int = Field(default=0, ge=0)
+    bootstrap_method: Literal["moving", "circular", "iid"] = "moving"
+    block_length: int | None = Field(default=None, gt=0)
+    long_run: LongRunConfig | None = None
     num_samples: int = Field(default=100, ge=1)
     feedback: Literal["sample", "mean"] = "sample"
     quantiles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
@@ -242,6 +258,13 @@ class EvaluationConfig(_Strict):
             if metric not in known:
                 raise ConfigError(unknown_name("metric", metric, known))
         return value
+
+    @model_validator(mode="after")
+    def _metrics_fit_units(self) -> EvaluationConfig:
+        from forecastab.evaluation.metrics import check_metric_units
+
+        check_metric_units(self.metrics, self.units)
+        return self
 
 
 class ExecutorConfig(_Strict):
@@ -305,6 +328,14 @@ class ExperimentConfig(_Strict):
                     raise ValueError(
                         f"models[{i}].strategies: " + unknown_name("strategy", name, names)
                     )
+        long_run = self.evaluation.long_run
+        horizons = self.data.horizon if isinstance(self.data.horizon, list) else [self.data.horizon]
+        if long_run is not None and long_run.steps < max(horizons):
+            raise ValueError(
+                f"evaluation.long_run.steps ({long_run.steps}) is shorter than the horizon "
+                f"({max(horizons)}); a long run must cover at least one horizon: set "
+                f"long_run.steps >= {max(horizons)}"
+            )
         return self
 
 

@@ -147,11 +147,25 @@ def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
     metrics = list(dict.fromkeys(table["metric"]))
     chosen = metric or ("rmse" if "rmse" in metrics else metrics[0])
     units = experiment_units(out_dir)
+    intervals = read_intervals(out_dir)  # block-bootstrap bands of single-seed curves
     if table["dataset"].nunique() > 1:
-        fig = plot_grid(table, by="dataset", metric=chosen, units_label=units)
+        fig = plot_grid(table, by="dataset", metric=chosen, units_label=units, intervals=intervals)
     else:
-        fig = plot_horizon_error(table, metric=chosen, units_label=units)
+        fig = plot_horizon_error(table, metric=chosen, units_label=units, intervals=intervals)
     return save_figure(fig, out_dir / CHART)
+
+
+def read_intervals(out_dir: Path) -> pd.DataFrame | None:
+    """The finished runs' ``intervals.csv`` (``evaluation: {n_bootstrap: ...}``), or None."""
+    paths = [
+        path
+        for path in sorted((out_dir / "runs").glob("*/intervals.csv"))
+        if (path.parent / DONE).exists()
+    ]
+    if not paths:
+        return None
+    frames = [pd.read_csv(path, dtype={"model": str, "strategy": str}) for path in paths]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -281,6 +295,9 @@ def write_summary(out_dir: Path) -> Path:
     Raises:
         DataError: ``results.csv`` is missing.
     """
+    from forecastab.experiments.comparisons import comparison_markdown, read_comparisons
+    from forecastab.experiments.long_runs import long_run_markdown, read_long_runs
+
     table = read_results(out_dir / RESULTS)
     text = summary_markdown(
         table,
@@ -288,6 +305,12 @@ def write_summary(out_dir: Path) -> Path:
         failures=failed_runs(out_dir),
         redone=redone_runs(out_dir),
     )
+    comparisons = read_comparisons(out_dir)  # written by `forecastab compare`
+    if comparisons is not None and not comparisons.empty:
+        text += "\n" + comparison_markdown(comparisons)
+    long_runs = read_long_runs(out_dir)  # evaluation: {long_run: {steps: N}}
+    if long_runs is not None and not long_runs.empty:
+        text += "\n" + long_run_markdown(long_runs)
     return atomic_write(out_dir / SUMMARY, text)
 
 

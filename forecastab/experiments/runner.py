@@ -28,9 +28,11 @@ import yaml
 from forecastab.errors import ConfigError, DataError
 from forecastab.evaluation.probabilistic import PROBABILISTIC_METRICS
 from forecastab.experiments import identity, report
+from forecastab.experiments.comparisons import save_errors
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
 from forecastab.experiments.interrupts import interrupts_kept
 from forecastab.experiments.lock import output_folder_lock
+from forecastab.experiments.long_runs import record_long_run
 from forecastab.experiments.names import check_runs_folder, remove_run_folder
 
 LIGHTNING_LOGGERS = (
@@ -372,6 +374,8 @@ def _train_and_evaluate(cell: RunCell) -> None:
         units=config.evaluation.units,
         stride=config.evaluation.stride,
         n_bootstrap=config.evaluation.n_bootstrap,
+        bootstrap_method=config.evaluation.bootstrap_method,
+        block_length=config.evaluation.block_length,
         seed=cell.seed,
         num_samples=config.evaluation.num_samples,
         feedback=config.evaluation.feedback,
@@ -385,6 +389,16 @@ def _train_and_evaluate(cell: RunCell) -> None:
     )
     _render_fan(cell.run_dir, evaluation, datamodule)
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
+    save_errors(cell.run_dir, evaluation)  # per-origin errors for `forecastab compare`
+    if config.evaluation.long_run is not None:
+        record_long_run(
+            cell.run_dir,
+            module,
+            datamodule,
+            config.evaluation.long_run,
+            units=config.evaluation.units,
+            labels=evaluation.labels,
+        )
     if config.evaluation.n_bootstrap and not evaluation.intervals.empty:
         intervals = evaluation.intervals.to_csv(
             index=False, float_format=report.FLOAT_FORMAT, lineterminator="\n"
@@ -442,6 +456,16 @@ def run_baselines(
         if evaluation.skipped:
             _warn(evaluation.skipped)
         report.atomic_write(run_dir / report.METRICS, report.results_csv(evaluation.table))
+        save_errors(run_dir, evaluation)
+        if config.evaluation.long_run is not None:
+            record_long_run(
+                run_dir,
+                baseline,
+                datamodule,
+                config.evaluation.long_run,
+                units=config.evaluation.units,
+                labels=evaluation.labels,
+            )
 
     outcomes = []
     for horizon, datamodule in datamodules.items():

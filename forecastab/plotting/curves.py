@@ -208,8 +208,8 @@ def seed_band_label(band: str, n_seeds: int) -> str:
 
 def _interval_band(
     intervals: pd.DataFrame, rows: pd.DataFrame, steps: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Bootstrap bounds over origins matching one single-seed curve, or None if absent."""
+) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """Bootstrap bounds over origins matching one single-seed curve and their label, or None."""
     first = rows.iloc[0]
     match = intervals
     for key in ("dataset", "model", "strategy", "seed", "mode", "metric"):
@@ -220,7 +220,9 @@ def _interval_band(
     lower = bounds["lower"].to_numpy(dtype=np.float64)  # (H,)
     upper = bounds["upper"].to_numpy(dtype=np.float64)  # (H,)
     finite = np.isfinite(lower) & np.isfinite(upper)
-    return np.where(finite, lower, np.nan), np.where(finite, upper, np.nan)
+    # tables without a ``band`` column predate the block bootstrap: i.i.d. resampling
+    label = str(match["band"].iloc[0]) if "band" in match else "i.i.d. bootstrap over origins"
+    return np.where(finite, lower, np.nan), np.where(finite, upper, np.nan), label
 
 
 def horizon_curves(
@@ -260,8 +262,9 @@ def horizon_curves(
             if len(values) > 1 and band != "none":
                 bounds, band_label = (lower, upper), seed_band_label(band, len(values))
             elif len(values) == 1 and intervals is not None:
-                bounds = _interval_band(intervals, sub, steps)
-                band_label = "bootstrap CI over origins" if bounds else None
+                found = _interval_band(intervals, sub, steps)
+                if found:
+                    bounds, band_label = found[:2], found[2]
             curves.append(
                 Curve(
                     model=model,

@@ -92,8 +92,9 @@ def rollout(
         ratio: teacher forcing ratio in ``[0, 1]``: the probability that the input of a step is
             the true previous value.
         sampling: ``per_step`` (a coin per sample and step, Bengio et al. 2015),
-            ``per_sequence`` (one coin per window), ``prefix`` (the first ``round(ratio * H)``
-            inputs teacher-forced, the rest free, Teutsch & Mader 2022) or ``two_pass`` (a
+            ``per_sequence`` (one coin per window), ``prefix`` (the first ``round(ratio * (H - 1))``
+            of the ``H - 1`` fed-back inputs teacher-forced, the rest free, and at least one
+            free whenever ``ratio < 1``; Teutsch & Mader 2022) or ``two_pass`` (a
             parallel teacher-forced pass, then a parallel pass on inputs mixing truth and
             first-pass predictions, Mihaylova & Martins 2019).
         generator: makes the coins reproducible; None uses torch's global generator.
@@ -228,8 +229,11 @@ def _teacher_mask(
 ) -> Tensor:
     """``(B, H)`` bool: True where the true value of a step is fed as the next input."""
     if sampling == "prefix":
+        # Only the first H - 1 columns feed an input (the last prediction is never fed back),
+        # so the prefix is a fraction of those: any ratio < 1 feeds back some predictions.
+        forced = horizon if ratio == 1.0 else min(round(ratio * (horizon - 1)), horizon - 2)
         mask = torch.zeros(batch_size, horizon, dtype=torch.bool, device=device)
-        mask[:, : round(ratio * horizon)] = True
+        mask[:, : max(forced, 0)] = True
         return mask
     if ratio in (0.0, 1.0):
         # No coin to flip; skipping the draw keeps the generator's stream for real coins.

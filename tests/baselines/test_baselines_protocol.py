@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import statsmodels.api as sm
 
 from forecastab.baselines import Naive, SeasonalNaive
+from forecastab.data import WindowDataModule
+from forecastab.evaluation import evaluate
 
 CONTEXT_LENGTH, HORIZON, TRAIN_STOP = 30, 20, 216
 # mean over steps h of sqrt(mean over the 74 origins of err^2), computed independently
@@ -51,11 +51,8 @@ def test_sunspots_rmse(sunspots: np.ndarray, baseline, expected: float) -> None:
     assert _mean_step_rmse(predictions, sunspots, origins) == pytest.approx(expected, abs=0.01)
 
 
-def _datamodule():
-    data = pytest.importorskip("forecastab.data")
-    if not hasattr(data, "WindowDataModule"):
-        pytest.skip("forecastab.data.WindowDataModule is not there yet")
-    return data.WindowDataModule(
+def _datamodule() -> WindowDataModule:
+    return WindowDataModule(
         "sunspots",
         context_length=CONTEXT_LENGTH,
         horizon=HORIZON,
@@ -81,10 +78,6 @@ def test_sunspots_rmse_through_the_datamodule(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["naive", "seasonal_naive"])
 def test_sunspots_rmse_through_evaluate(name: str) -> None:
-    if importlib.util.find_spec("forecastab.evaluation.evaluate") is None:
-        pytest.skip("forecastab.evaluation.evaluate is not there yet")
-    from forecastab.evaluation import evaluate
-
     dm = _datamodule()
     baseline = Naive() if name == "naive" else SeasonalNaive(season_length=11)
     baseline.fit(dm.values, dm.borders.train[1])

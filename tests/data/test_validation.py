@@ -192,3 +192,36 @@ def test_time_column_may_name_the_index():
         split={"train": 0.7, "test": 0.3},
     )
     assert len(dm.origins("test")) == 74
+
+
+@pytest.mark.parametrize("gap", [55, 69, 75, 85])
+def test_interpolate_never_fills_from_a_later_split_or_the_future(gap):
+    # train rows [0, 70), test rows [70, 100): a gap in a context or target (75, 85), at the
+    # end of the training rows (69) or inside them (55) is never filled from a later row of
+    # another split: test rows are filled from the past alone.
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=100)
+    values[gap] = np.nan
+    changed = values.copy()
+    changed[max(gap + 1, 70) :] += 100.0  # a different future after the gap (and the test rows)
+    filled = [
+        WindowDataModule(
+            pd.DataFrame({"y": series}),
+            context_length=10,
+            horizon=5,
+            split={"train": 0.7, "test": 0.3},
+            fill_missing="interpolate",
+        ).raw_values[: gap + 1, 0]
+        for series in (values, changed)
+    ]
+    np.testing.assert_array_equal(filled[0], filled[1])
+    assert np.isfinite(filled[0]).all()
+
+
+def test_interpolate_within_the_training_rows_is_linear():
+    frame = pd.DataFrame({"y": [1.0, np.nan, 3.0, *range(4, 20)]})
+    dm = WindowDataModule(
+        frame, context_length=3, horizon=2, split={"train": 0.5, "test": 0.5},
+        fill_missing="interpolate",
+    )
+    assert dm.raw_values[:3, 0].tolist() == [1.0, 2.0, 3.0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from torch import nn
 
 from forecastab.errors import ConfigError, DataError
 from forecastab.evaluation.diagnostics import (
@@ -20,6 +22,7 @@ from forecastab.evaluation.diagnostics import (
     rollout_flags,
     valid_prediction_time,
 )
+from forecastab.models import ForecastModule, RNNConfig
 
 STEPS = np.arange(1, 31, dtype=float)
 
@@ -210,29 +213,84 @@ def test_mmd_per_step_finds_the_step_where_the_states_shift():
     assert result["p_value"][0] > 0.05 and result["p_value"][2] < 0.02
 
 
-def test_hidden_state_shift_compares_the_rollouts_hidden_states():
-    torch = pytest.importorskip("torch")
-    from forecastab.models import RNNConfig, RNNNetwork
-    from forecastab.teacher_forcing import rollout
+def test_paired_mmd_p_values_are_calibrated_under_the_paired_null():
+    # Pairs (x_i, y_i) from one origin share a large common part; under the null the two
+    # members are exchangeable. Swapping within pairs gives exact p-values; relabelling the
+    # pooled sample ignores the pairing and almost never rejects.
+    rng = np.random.default_rng(1)
+    p_values = []
+    for i in range(200):
+        common = rng.normal(size=(30, 2))
+        x = common + 0.1 * rng.normal(size=(30, 2))
+        y = common + 0.1 * rng.normal(size=(30, 2))
+        p_values.append(mmd2(x, y, n_permutations=50, seed=i, paired=True)[1])
+    assert 0.02 <= np.mean(np.array(p_values) < 0.05) <= 0.10
+    assert 0.40 <= np.mean(np.array(p_values) < 0.5) <= 0.60
 
-    torch.manual_seed(0)
-    net = RNNNetwork(RNNConfig(hidden_size=8), n_targets=1)
+
+def test_mmd_per_step_tests_the_origins_as_pairs():
     rng = np.random.default_rng(0)
-    contexts = rng.normal(size=(40, 12, 1)).astype(np.float32)
-    targets = rng.normal(size=(40, 5, 1)).astype(np.float32)
-    result = hidden_state_shift(net, contexts, targets)
-    with torch.no_grad():
-        c, t = torch.from_numpy(contexts), torch.from_numpy(targets)
-        forced = rollout(net, c, 5, targets=t, ratio=1.0, return_hidden=True).hidden.numpy()
-        free = rollout(net, c, 5, targets=t, ratio=0.0, return_hidden=True).hidden.numpy()
-    pd.testing.assert_frame_equal(result, mmd_per_step(forced, free))
-    # step 1 sees the same input in both modes: the same states
-    assert result["mmd2"][0] == pytest.approx(mmd2(forced[:, 0], forced[:, 0])[0])
+    forced = rng.normal(size=(60, 2, 2))
+    free = forced + 0.1 * rng.normal(size=(60, 2, 2))
+    free[:, 1] = 1.3 * forced[:, 1] + 0.1 * rng.normal(size=(60, 2))  # step 2 spreads out
+    result = mmd_per_step(forced, free, n_permutations=200, max_samples=50)
+    assert result["p_value"][1] < 0.02  # the pooled relabelling gives about 0.4 here
+    assert result["p_value"][0] > 0.05
+    with pytest.raises(DataError, match="same N origins"):
+        mmd_per_step(forced, free[:50])
+
+
+class EchoNetwork(nn.Module):
+    """A decoder whose hidden state is its last input and whose prediction is half of it.
+
+    Its hidden states are known in closed form: teacher-forced, step h's state is the true
+    value of step h - 1; free-running, it is ``0.5**(h - 1)`` times the last context value.
+    """
+
+    autoregressive = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unused = nn.Parameter(torch.zeros(1))
+
+    def encode(self, context):
+        return None
+
+    def step(self, x, state):
+        return 0.5 * x, x
+
+    def hidden(self, state):
+        return state  # (B, C)
+
+    def teacher_forced(self, context, targets):
+        inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
+        return 0.5 * inputs
+
+
+def median_heuristic(x: np.ndarray, y: np.ndarray) -> float:
+    pooled = np.concatenate([x, y])
+    distances = [
+        np.sum((a - b) ** 2) for i, a in enumerate(pooled) for j, b in enumerate(pooled) if i != j
+    ]
+    return float(np.sqrt(np.median(distances)))
+
+
+def test_hidden_state_shift_compares_the_rollouts_hidden_states():
+    rng = np.random.default_rng(0)
+    contexts = rng.normal(size=(30, 6, 1)).astype(np.float32)
+    targets = rng.normal(size=(30, 4, 1)).astype(np.float32)
+    result = hidden_state_shift(EchoNetwork(), contexts, targets)
+    last = contexts[:, -1].astype(np.float64)  # (N, 1)
+    assert result["step"].tolist() == [1, 2, 3, 4]
+    assert result["mmd2"][0] == pytest.approx(slow_mmd2(last, last, median_heuristic(last, last)))
+    for h in range(1, 4):
+        forced = targets[:, h - 1].astype(np.float64)  # the truth fed at step h
+        free = 0.5**h * last  # the model's own prediction fed at step h
+        expected = slow_mmd2(forced, free, median_heuristic(forced, free))
+        assert result["mmd2"][h] == pytest.approx(expected, rel=1e-6)
 
 
 def test_hidden_state_shift_takes_a_forecast_module():
-    pytest.importorskip("torch")
-    from forecastab.models import ForecastModule, RNNConfig
 
     module = ForecastModule(RNNConfig(hidden_size=8), context_length=12, horizon=5)
     rng = np.random.default_rng(0)

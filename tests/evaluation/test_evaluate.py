@@ -186,3 +186,13 @@ def test_real_window_data_module(drift):
     expected = slow_per_step(drift, data, "free_running", "original")["mae"]
     np.testing.assert_allclose(values_of(result.table, "free_running", "mae"), expected, rtol=1e-5)
     assert set(result.table["dataset"]) == {data.name}
+
+
+def test_smape_in_scaled_units_is_a_one_line_error(standin_data, drift):
+    with pytest.raises(ConfigError) as caught:
+        evaluate(drift, standin_data, metrics=("mae", "smape"), units="scaled")
+    assert str(caught.value) == (
+        "metric 'smape' is meaningless with units: scaled (z-scores cross zero, so the "
+        "percentage explodes); use units: original, or mae, rmse or mase"
+    )
+    assert "\n" not in str(caught.value)

@@ -185,6 +185,11 @@ BAD_CONFIGS = [
     ),
     (_set("seeds", [0, 0]), "seeds lists '0' twice; each entry must be unique"),
     (
+        _set("evaluation", {"metrics": ["mae", "smape"], "units": "scaled"}),
+        "evaluation: metric 'smape' is meaningless with units: scaled (z-scores cross zero, so "
+        "the percentage explodes); use units: original, or mae, rmse or mase",
+    ),
+    (
         _set("models.0.name", "my gru"),
         "models[0].name: string should match pattern '^[A-Za-z0-9_.-]+$' (got 'my gru')",
     ),

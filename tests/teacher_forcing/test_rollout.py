@@ -129,16 +129,32 @@ def test_per_sequence_flips_one_coin_per_window():
     assert abs(mask[:, 0].float().mean().item() - 0.5) < 0.1
 
 
-@pytest.mark.parametrize("ratio", [0.0, 0.25, 0.5, 0.55, 0.9, 1.0])
-def test_prefix_feeds_exactly_round_ratio_times_horizon(ratio):
+@pytest.mark.parametrize(
+    ("ratio", "forced"),
+    [(0.0, 0), (0.25, 2), (0.5, 4), (0.55, 5), (0.9, 8), (0.99, 8), (1.0, H)],
+)
+def test_prefix_forces_a_fraction_of_the_inputs_that_are_fed(ratio, forced):
+    # H = 10 steps feed H - 1 = 9 inputs; the prefix is round(ratio * 9) of them, and any
+    # ratio below 1 leaves at least one prediction fed back.
     net, (context, targets) = make_network("gru"), (torch.zeros(4, L, C), torch.zeros(4, H, C))
     with torch.no_grad():
         mask = rollout(
             net, context, H, targets=targets, ratio=ratio, sampling="prefix"
         ).teacher_mask
-    n = round(ratio * H)
-    assert (mask.sum(1) == n).all()
-    assert mask[:, :n].all() and not mask[:, n:].any()
+    assert (mask.sum(1) == forced).all()
+    assert mask[:, :forced].all() and not mask[:, forced:].any()
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("ratio", [0.9, 0.95])
+def test_prefix_below_one_feeds_back_a_prediction(windows, ratio):
+    net = make_network("gru").eval()
+    context, targets = windows
+    prefix = rollout(net, context, H, targets=targets, ratio=ratio, sampling="prefix")
+    forced = rollout(net, context, H, targets=targets, ratio=1.0)
+    # The last step's input is the model's own step H-1 prediction, not the truth.
+    assert not torch.allclose(prefix.predictions[:, -1], forced.predictions[:, -1])
+    torch.testing.assert_close(prefix.predictions[:, :-1], forced.predictions[:, :-1])
 
 
 def test_generator_makes_coins_reproducible():
@@ -194,9 +210,13 @@ def test_two_pass(windows):
 def test_two_pass_first_pass_carries_no_gradient(windows):
     net = make_network("transformer")
     context, targets = windows
+    targets = targets.clone().requires_grad_(True)
     out = rollout(net, context, H, targets=targets, ratio=0.0, sampling="two_pass")
-    out.predictions.sum().backward()  # would fail on a graph that still held the first pass
+    out.predictions.sum().backward()
     assert all(p.grad is not None for p in net.parameters())
+    # At ratio 0 the targets reach the output only through the first pass: no gradient may
+    # flow back to them through it (it would if the first pass were differentiated).
+    assert targets.grad is None or not targets.grad.any()
 
 
 @torch.no_grad()

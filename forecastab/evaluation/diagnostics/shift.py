@@ -47,6 +47,7 @@ def mmd2(
     bandwidth: float | None = None,
     n_permutations: int = 0,
     seed: int = 0,
+    paired: bool = False,
 ) -> tuple[float, float]:
     """Unbiased squared MMD between two samples with a Gaussian (RBF) kernel.
 
@@ -54,7 +55,10 @@ def mmd2(
     of the pooled sample unless given. The unbiased estimate is close to 0 (and may be
     slightly negative) when both samples come from one distribution. The permutation p-value
     is the fraction of random relabellings of the pooled sample whose MMD^2 is at least the
-    observed one (with the usual +1 correction).
+    observed one (with the usual +1 correction). When the samples come in pairs (row ``i`` of
+    ``x`` and of ``y`` from one origin), ``paired=True`` relabels by swapping the two members
+    of each pair with probability 1/2, the permutations that keep the pairs exchangeable under
+    the null; relabelling the pooled sample would treat dependent rows as independent.
 
     Args:
         x: ``(M, D)`` first sample (at least 2 rows).
@@ -62,6 +66,7 @@ def mmd2(
         bandwidth: kernel width ``sigma``; median heuristic when None.
         n_permutations: relabellings for the p-value; 0 returns NaN as p-value.
         seed: seed of the permutations.
+        paired: ``x`` and ``y`` are paired row by row (equal lengths); swap within pairs.
 
     Returns:
         ``(mmd2, p_value)``.
@@ -81,6 +86,8 @@ def mmd2(
         raise DataError(
             f"mmd2 needs (M, D) and (N, D) samples, M, N >= 2; got {x.shape}, {y.shape}"
         )
+    if paired and len(x) != len(y):
+        raise DataError(f"paired samples need equal lengths, got {len(x)} and {len(y)}")
     pooled = np.concatenate([x, y])  # (M+N, D)
     distances = _squared_distances(pooled)  # (M+N, M+N)
     sigma = _median_bandwidth(distances) if bandwidth is None else float(bandwidth)
@@ -92,7 +99,11 @@ def mmd2(
     if n_permutations < 1:
         return observed, float("nan")
     rng = np.random.default_rng(seed)
-    permuted = np.stack([rng.permutation(in_x) for _ in range(n_permutations)])  # (P, M+N)
+    if paired:
+        swap = rng.random((n_permutations, len(x))) < 0.5  # (P, M) pairs whose labels swap
+        permuted = np.concatenate([~swap, swap], axis=1)  # (P, M+N) membership in x
+    else:
+        permuted = np.stack([rng.permutation(in_x) for _ in range(n_permutations)])  # (P, M+N)
     null = _mmd2_from_kernel(kernel, permuted)  # (P,)
     p_value = (1.0 + np.sum(null >= observed)) / (1.0 + n_permutations)
     return observed, float(p_value)
@@ -108,9 +119,12 @@ def mmd_per_step(
 ) -> pd.DataFrame:
     """MMD^2 between teacher-forced and free-running decoder hidden states at each step.
 
+    Row ``i`` of both inputs comes from the same origin, so the p-values come from the paired
+    permutation test (labels swapped within each origin's pair, see :func:`mmd2`).
+
     Args:
         teacher_forced: ``(N, H, D)`` hidden states under teacher forcing.
-        free_running: ``(N, H, D)`` hidden states under free running.
+        free_running: ``(N, H, D)`` hidden states under free running, same origins in order.
         n_permutations: relabellings for a p-value per step (0: none).
         max_samples: origins used at most (a seeded subset keeps the kernel matrices small).
         seed: seed of the subset and the permutations.
@@ -120,18 +134,24 @@ def mmd_per_step(
     """
     teacher_forced = np.asarray(teacher_forced, dtype=np.float64)
     free_running = np.asarray(free_running, dtype=np.float64)
-    if teacher_forced.ndim != 3 or teacher_forced.shape[1:] != free_running.shape[1:]:
+    if teacher_forced.ndim != 3 or teacher_forced.shape != free_running.shape:
         raise DataError(
-            f"hidden states must be (N, H, D) with equal H and D, got {teacher_forced.shape} "
-            f"and {free_running.shape}"
+            f"hidden states must both be (N, H, D) from the same N origins, got "
+            f"{teacher_forced.shape} and {free_running.shape}"
         )
     rng = np.random.default_rng(seed)
     if len(teacher_forced) > max_samples:
-        teacher_forced = teacher_forced[rng.choice(len(teacher_forced), max_samples, False)]
-    if len(free_running) > max_samples:
-        free_running = free_running[rng.choice(len(free_running), max_samples, False)]
+        # One subset of origins for both modes keeps the pairs together.
+        subset = rng.choice(len(teacher_forced), max_samples, False)
+        teacher_forced, free_running = teacher_forced[subset], free_running[subset]
     rows = [
-        mmd2(teacher_forced[:, h], free_running[:, h], n_permutations=n_permutations, seed=seed)
+        mmd2(
+            teacher_forced[:, h],
+            free_running[:, h],
+            n_permutations=n_permutations,
+            seed=seed,
+            paired=True,
+        )
         for h in range(teacher_forced.shape[1])
     ]
     values = np.array(rows).reshape(-1, 2)  # (H, 2)

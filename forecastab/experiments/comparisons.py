@@ -1,0 +1,260 @@
+"""``forecastab compare``: paired tests of every model and strategy against a reference.
+
+Each run folder keeps its per-origin free-running errors in ``errors.npz`` (written by the
+runner next to ``metrics.csv``). :func:`compare_experiment` pairs every series with the reference
+on the same origins and seeds, runs :func:`forecastab.evaluation.compare.paired_comparison` per
+seed and over the seeds both ran, and :func:`write_comparisons` writes ``comparisons.csv``; the
+summary then gains a section saying at which steps each series is significantly better or worse
+than the reference (Holm-corrected over steps).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecastab.errors import DataError
+from forecastab.files import atomic_write
+
+ERRORS = "errors.npz"
+COMPARISONS = "comparisons.csv"
+COMPARISON_COLUMNS = [
+    "dataset",
+    "model",
+    "strategy",
+    "reference",
+    "seed",
+    "step",
+    "metric",
+    "mean_difference",
+    "lower",
+    "upper",
+    "statistic",
+    "p_value",
+    "p_holm",
+]
+"""The columns of ``comparisons.csv``: the DESIGN.md contract, then the Holm-adjusted p-value."""
+
+DEFAULT_REFERENCE_STRATEGY = "teacher_forcing"
+ALL_SEEDS = "all"
+LEVEL = 0.05
+
+
+def save_errors(run_dir: Path, evaluation: Any) -> Path:
+    """Keep a run's free-running errors ``(N, H, C)``, origins and labels in ``errors.npz``."""
+    buffer = io.BytesIO()
+    labels = {key: str(value) for key, value in evaluation.labels.items()}
+    np.savez_compressed(
+        buffer,
+        errors=np.asarray(evaluation.errors["free_running"], dtype=np.float32),
+        origins=np.asarray(evaluation.origins, dtype=np.int64),
+        labels=np.array(json.dumps(labels)),
+        units=np.array(evaluation.units),
+    )
+    return atomic_write(run_dir / ERRORS, buffer.getvalue())
+
+
+def load_errors(out_dir: Path) -> pd.DataFrame:
+    """One row per completed run with saved errors: labels, ``errors`` and ``origins``.
+
+    Raises:
+        DataError: the folder holds no run with saved errors.
+    """
+    rows = []
+    for path in sorted((Path(out_dir) / "runs").glob(f"*/{ERRORS}")):
+        if not (path.parent / "DONE").exists():
+            continue
+        with np.load(path) as saved:
+            labels = json.loads(str(saved["labels"]))
+            rows.append(
+                {
+                    "dataset": labels["dataset"],
+                    "model": labels["model"],
+                    "strategy": labels["strategy"],
+                    "seed": int(labels["seed"]),
+                    "errors": saved["errors"],
+                    "origins": saved["origins"],
+                }
+            )
+    if not rows:
+        raise DataError(
+            f"'{out_dir}' holds no finished run with saved errors ({ERRORS}); run "
+            f"`forecastab run CONFIG.yaml --out {out_dir}` first (runs made before forecastab "
+            "saved errors must be rerun in a new folder)"
+        )
+    return pd.DataFrame(rows)
+
+
+def _parse_reference(reference: str | None, runs: pd.DataFrame) -> tuple[str | None, str]:
+    if reference is None:
+        if DEFAULT_REFERENCE_STRATEGY not in set(runs["strategy"]):
+            raise DataError(
+                f"no '{DEFAULT_REFERENCE_STRATEGY}' strategy to compare with; pass "
+                "--reference MODEL/STRATEGY (e.g. "
+                f"{runs['model'].iloc[0]}/{runs['strategy'].iloc[0]})"
+            )
+        return None, DEFAULT_REFERENCE_STRATEGY
+    model, _, strategy = reference.partition("/")
+    known = sorted({f"{m}/{s}" for m, s in zip(runs["model"], runs["strategy"], strict=True)})
+    if not strategy or reference not in known:
+        raise DataError(f"reference '{reference}' is not among the runs; valid: {', '.join(known)}")
+    return model, strategy
+
+
+def compare_experiment(
+    out_dir: Path,
+    *,
+    reference: str | None = None,
+    loss: str = "mse",
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    block_length: int | None = None,
+    method: str = "moving",
+) -> pd.DataFrame:
+    """Paired comparisons of every series of an experiment against a reference.
+
+    Args:
+        out_dir: the experiment folder.
+        reference: ``MODEL/STRATEGY``; None compares each model's strategies with that
+            model's ``teacher_forcing`` runs.
+        loss: ``mse`` or ``mae`` per origin.
+        n_bootstrap, confidence, block_length, method: the block bootstrap of the interval.
+
+    Returns:
+        A frame with :data:`COMPARISON_COLUMNS`; ``seed`` is the seed, or ``all`` for the
+        comparison paired over the seeds both ran.
+
+    Raises:
+        DataError: no saved errors, an unknown reference, or runs on different origins.
+    """
+    from forecastab.evaluation.compare import paired_comparison
+
+    runs = load_errors(out_dir)
+    ref_model, ref_strategy = _parse_reference(reference, runs)
+    frames = []
+    for dataset, data_runs in runs.groupby("dataset", sort=True):
+        for (model, strategy), series in data_runs.groupby(["model", "strategy"], sort=True):
+            target_model = model if ref_model is None else ref_model
+            if (model, strategy) == (target_model, ref_strategy):
+                continue
+            ref = data_runs[
+                (data_runs["model"] == target_model) & (data_runs["strategy"] == ref_strategy)
+            ]
+            if ref.empty:
+                continue
+            ours = {int(r.seed): r for r in series.itertuples()}
+            theirs = {int(r.seed): r for r in ref.itertuples()}
+            if len(theirs) == 1 and set(theirs) != set(ours):
+                # a seedless reference (a baseline) pairs with every seed
+                theirs = {seed: next(iter(theirs.values())) for seed in ours}
+            common = [seed for seed in ours if seed in theirs]
+            if not common:
+                continue
+            for seed in common:
+                if not np.array_equal(ours[seed].origins, theirs[seed].origins):
+                    raise DataError(
+                        f"{model}/{strategy} and {target_model}/{ref_strategy} (seed {seed}) "
+                        f"were evaluated on different origins in {dataset}; rerun them together"
+                    )
+            label = f"{target_model}/{ref_strategy}"
+            groups: list[tuple[str, list[int]]] = [(str(seed), [seed]) for seed in common]
+            if len(common) > 1:
+                groups.append((ALL_SEEDS, common))
+            for seed_label, seeds in groups:
+                table = paired_comparison(
+                    {seed: ours[seed].errors for seed in seeds},
+                    {seed: theirs[seed].errors for seed in seeds},
+                    loss=loss,
+                    n_bootstrap=n_bootstrap,
+                    confidence=confidence,
+                    block_length=block_length,
+                    method=method,
+                )
+                frames.append(
+                    table.drop(columns="n_seeds").assign(
+                        dataset=dataset,
+                        model=model,
+                        strategy=strategy,
+                        reference=label,
+                        seed=seed_label,
+                        metric=loss,
+                    )
+                )
+    if not frames:
+        raise DataError(
+            f"nothing to compare in '{out_dir}': no series shares a dataset and seeds with the "
+            "reference"
+        )
+    return pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS]
+
+
+def write_comparisons(out_dir: Path, table: pd.DataFrame) -> Path:
+    """Write ``comparisons.csv`` atomically."""
+    text = table.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    return atomic_write(Path(out_dir) / COMPARISONS, text)
+
+
+def read_comparisons(out_dir: Path) -> pd.DataFrame | None:
+    """``comparisons.csv`` of an experiment, or None when it has none."""
+    path = Path(out_dir) / COMPARISONS
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"seed": str, "model": str, "strategy": str})
+
+
+def step_ranges(steps: list[int]) -> str:
+    """Steps as compact ranges.
+
+    >>> step_ranges([1, 2, 3, 5, 7, 8])
+    '1-3, 5, 7-8'
+    >>> step_ranges([])
+    'none'
+    """
+    if not steps:
+        return "none"
+    parts, start, previous = [], steps[0], steps[0]
+    for step in [*steps[1:], None]:
+        if step is not None and step == previous + 1:
+            previous = step
+            continue
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+        if step is not None:
+            start = previous = step
+    return ", ".join(parts)
+
+
+def significant_steps(rows: pd.DataFrame, level: float = LEVEL) -> tuple[str, str]:
+    """``(better, worse)``: the steps where the Holm-adjusted p-value is below ``level``."""
+    significant = rows[rows["p_holm"] < level]
+    better = sorted(significant.loc[significant["mean_difference"] < 0, "step"].astype(int))
+    worse = sorted(significant.loc[significant["mean_difference"] > 0, "step"].astype(int))
+    return step_ranges(better), step_ranges(worse)
+
+
+def comparison_markdown(table: pd.DataFrame, level: float = LEVEL) -> str:
+    """The summary section: per series, the steps significantly better or worse."""
+    lines = [
+        "## Paired comparisons",
+        "",
+        "Diebold-Mariano test per step on the same test origins (HAC variance at lag h - 1, "
+        "Harvey-Leybourne-Newbold correction), Holm-corrected over the steps at "
+        f"{level:g}; `seed all` pairs the per-origin loss differences averaged over the seeds "
+        "both ran. Better = lower loss than the reference.",
+        "",
+        "| dataset | model | strategy | reference | seed | metric | better at steps | "
+        "worse at steps | mean difference |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    keys = ["dataset", "model", "strategy", "reference", "seed", "metric"]
+    for key, rows in table.groupby(keys, sort=True):
+        better, worse = significant_steps(rows, level)
+        mean = float(rows["mean_difference"].mean())
+        lines.append(
+            "| " + " | ".join(str(k) for k in key) + f" | {better} | {worse} | {mean:.4g} |"
+        )
+    return "\n".join(lines) + "\n"
