@@ -88,7 +88,7 @@ def saved(fig, tmp_path: Path, name: str = "chart.png") -> Path:
 def test_horizon_error_labels_styles_and_png(results, tmp_path):
     fig = plot_horizon_error(results, units_label="original")
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "forecast step (steps ahead of the origin)"
+    assert ax.get_xlabel() == "forecast step (steps ahead)"
     assert ax.get_ylabel() == "RMSE (original units)"
     assert ax.get_title() == "sunspots: RMSE by forecast step"
     assert tuple(fig.get_size_inches()) == pytest.approx((3.5, fig.get_size_inches()[1]))

@@ -188,9 +188,12 @@ def render_rollouts(out_dir: Path, tf_strategies: list[str], *, n: int = 4) -> P
         return None
     raw_contexts = dm.scaler.inverse_transform(contexts[rows])  # (n, L, C)
     raw_targets = dm.scaler.inverse_transform(targets[rows])  # (n, H, C)
+    times = dm.index[picks]
+    if isinstance(times, pd.DatetimeIndex) and (times == times.normalize()).all():
+        times = times.strftime("%Y" if (times.dayofyear == 1).all() else "%Y-%m-%d")
     figure = plot_rollouts(
-        raw_contexts, raw_targets, predictions, n=n, origins=list(dm.index[picks]),
-        ylabel=f"{dm.target_columns[0]} (original units)",
+        raw_contexts, raw_targets, predictions, n=n, origins=list(times),
+        ylabel=dm.target_columns[0],
     )
     figure.suptitle(f"{first_model}: free-running forecasts from 4 test origins", fontsize="medium")
     return save_figure(figure, out_dir / "rollouts.png")

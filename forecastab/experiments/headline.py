@@ -63,6 +63,7 @@ def answer_lines(
     tf_strategies: Sequence[str],
     units: str = "original units",
     significance: str | None = None,
+    pending_test: bool = True,
 ) -> list[str]:
     """Sentences that answer the experiment's question for one dataset, target and metric.
 
@@ -73,6 +74,7 @@ def answer_lines(
         units: how the values are measured, for the text.
         significance: a sentence on the significance of the best strategy's difference, or None
             to state the seeds' agreement.
+        pending_test: say that the paired significance test is not available yet.
 
     Returns:
         Markdown bullet lines (empty when there are no learned models).
@@ -108,11 +110,9 @@ def answer_lines(
         f"- **Best free-running forecaster**: `{best_model}` trained with `{best_strategy}`, "
         f"{metric} {_fmt(best)}"
     )
-    comparison = ""
     if reference and reference[0] != (best_model, best_strategy):
         tf_value = mean_free[reference[0]]
         tf_seeds = free[(free["model"] == best_model) & (free["strategy"] == reference[0][1])]
-        comparison = f" `{reference[0][1]}` gives {_fmt(tf_value)}{_pct(best, tf_value)} better."
         text += f", against {_fmt(tf_value)} for the same model trained with `{reference[0][1]}`"
         text += f"{_pct(best, tf_value)}"
         if significance is None and seeds > 1:
@@ -130,16 +130,35 @@ def answer_lines(
         if len(others):
             listed = ", ".join(f"`{s}` {_fmt(v)}" for (_, s), v in others.items())
             text += f"; teacher forcing is the best strategy here (the others: {listed})"
-    del comparison
+            runner_up = others.idxmin()[1]
+            if significance is None and seeds > 1:
+                second = free[(free["model"] == best_model) & (free["strategy"] == runner_up)]
+                low, high = _seed_range(best_seeds), _seed_range(second["value"])
+                overlap = best_seeds.max() >= second["value"].min()
+                significance = (
+                    f"over {seeds} seeds the mean {metric} ranges {low} (`{best_strategy}`) and "
+                    f"{high} (`{runner_up}`, the next best): the ranges "
+                    + ("overlap, so the seeds do not settle which is better" if overlap
+                       else "do not overlap")
+                )
     baselines = rows[(rows["strategy"] == BASELINE) & (rows["mode"] == FREE_RUNNING)]
     if not baselines.empty:
         base = baselines.groupby("model")["value"].mean()
         name, value = base.idxmin(), base.min()
         relation = "beats" if best < value else "does not beat"
         text += f"; it {relation} the best baseline, `{name}`, {_fmt(value)}{_pct(best, value)}"
+        if seeds > 1:
+            wins = int((best_seeds < value).sum())
+            text += f" ({wins} of {len(best_seeds)} seeds beat it)"
     lines.append(text + ".")
     if significance:
         lines.append(f"- **How sure**: {significance}.")
+    if pending_test:
+        lines.append(
+            "- A paired significance test over the test origins (Diebold-Mariano, "
+            "`forecastab compare`) is not on this branch yet; the seed ranges above are the "
+            "evidence."
+        )
     lines.append(
         f"- Means over every forecast step, every test origin and {seeds} seed(s), in {units}."
     )

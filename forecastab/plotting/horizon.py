@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-STEP_LABEL = "forecast step (steps ahead of the origin)"
+STEP_LABEL = "forecast step (steps ahead)"
 GROUPINGS = ("dataset", "model", "target")
 FREE_RUNNING_LABEL = "evaluated free-running (fed its own predictions)"
 TEACHER_FORCED_LABEL = "evaluated teacher-forced (fed the true values)"
