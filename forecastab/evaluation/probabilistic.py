@@ -105,6 +105,13 @@ class GaussianForecast:
 Predictive = SampleForecast | GaussianForecast
 
 
+def column_of(forecast: Predictive, part: slice) -> Predictive:
+    """The predictive of some target columns only (``part`` slices the last axis)."""
+    if isinstance(forecast, SampleForecast):
+        return SampleForecast(forecast.samples[..., part])
+    return GaussianForecast(forecast.mean[..., part], forecast.std[..., part])
+
+
 def _sorted_quantiles(ordered: np.ndarray, levels: Sequence[float]) -> np.ndarray:
     """Quantiles ``(Q, n, H, C)`` of samples already sorted along axis 1."""
     return np.quantile(ordered, list(levels), axis=1)
