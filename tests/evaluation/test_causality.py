@@ -25,6 +25,11 @@ NETWORK_SPECS = {
     "lstm": {"type": "rnn", "cell": "lstm", "hidden_size": 8},
     "transformer": {"type": "transformer", "d_model": 8, "nhead": 2, "num_layers": 1},
     "direct": {"type": "direct", "hidden_size": 8},
+    "nlinear": {"type": "linear", "variant": "nlinear"},
+    "dlinear": {"type": "linear", "variant": "dlinear", "kernel_size": 5},
+    "gru_revin_gaussian": {
+        "type": "rnn", "hidden_size": 8, "normalization": "revin", "distribution": "gaussian"
+    },
 }
 BASELINE_SPECS = {
     **{name: {"name": name} for name in BASELINES},
