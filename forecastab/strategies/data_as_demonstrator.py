@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from forecastab.errors import ConfigError
 from forecastab.strategies.base import Batch, Strategy
@@ -117,11 +116,10 @@ class DataAsDemonstrator(Strategy):
         if not self.aggregates_at(module.current_epoch):
             return
         loader = module.trainer.train_dataloader
-        dataset = getattr(loader, "dataset", None)
-        if dataset is None:
-            raise ConfigError("data_as_demonstrator needs a training DataLoader with a dataset")
-        ordered = DataLoader(dataset, batch_size=getattr(loader, "batch_size", None) or 256)
-        self.aggregate(module, ordered)
+        if loader is None:
+            raise ConfigError("data_as_demonstrator needs a training DataLoader")
+        # one pass over every training window (in the loader's own order: any order will do)
+        self.aggregate(module, loader)
 
     def aggregate(self, module: Any, batches: Any) -> None:
         """Roll the model out free-running over ``batches`` and add the demonstrations.
