@@ -149,7 +149,7 @@ def _cell_config_text(cell: RunCell) -> str:
     run = {
         "experiment": cell.config.name,
         "model": cell.model_spec.options(),
-        "strategy": cell.strategy_config.model_dump(mode="json"),
+        "strategy": cell.strategy_config.resolved(),
         "seed": cell.seed,
         "horizon": cell.horizon,
         "threads_per_run": cell.config.executor.threads_per_run,  # changes float results
@@ -237,8 +237,6 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
     from forecastab.models.divergence import DivergenceMonitor
-    from forecastab.teacher_forcing import TeacherForcingScheduler
-    from forecastab.teacher_forcing.schedules import schedule_from_spec
 
     trainer_config = cell.config.trainer
     monitor = "val_loss_free_running" if has_validation else None
@@ -250,8 +248,8 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
         save_top_k=1,
         enable_version_counter=False,
     )
-    schedule = schedule_from_spec(cell.strategy_config.teacher_forcing)
-    callbacks: list[Any] = [TeacherForcingScheduler(schedule), checkpoint, DivergenceMonitor()]
+    # the strategy's own callbacks (its ratio schedule) come from the module itself
+    callbacks: list[Any] = [checkpoint, DivergenceMonitor()]
     early = trainer_config.early_stopping
     if early is not None and has_validation:
         callbacks.append(
@@ -350,15 +348,14 @@ def _train_and_evaluate(cell: RunCell) -> None:
     config = cell.config
     pl.seed_everything(cell.seed, workers=True, verbose=False)
     datamodule = build_datamodule(config, cell.horizon, cell.seed)
-    strategy = cell.strategy_config
     module = model_from_spec(
         cell.model_spec.options(),
         context_length=config.data.context_length,
         horizon=cell.horizon,
         n_targets=datamodule.n_targets,
-        sampling=strategy.sampling,
+        strategy=cell.strategy_config.spec(),
     )
-    module.strategy_spec = strategy.model_dump(mode="json")  # saved in the checkpoint
+    module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
     with interrupts_kept(trainer):
