@@ -142,7 +142,7 @@ def _cell_config_text(cell: RunCell) -> str:
     run = {
         "experiment": cell.config.name,
         "model": cell.model_spec.options(),
-        "strategy": cell.strategy_config.model_dump(mode="json"),
+        "strategy": cell.strategy_config.resolved(),
         "seed": cell.seed,
         "horizon": cell.horizon,
     }
@@ -228,9 +228,6 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
-    from forecastab.teacher_forcing import TeacherForcingScheduler
-    from forecastab.teacher_forcing.schedules import schedule_from_spec
-
     trainer_config = cell.config.trainer
     monitor = "val_loss_free_running" if has_validation else None
     checkpoint = ModelCheckpoint(
@@ -241,8 +238,8 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
         save_top_k=1,
         enable_version_counter=False,
     )
-    schedule = schedule_from_spec(cell.strategy_config.teacher_forcing)
-    callbacks: list[Any] = [TeacherForcingScheduler(schedule), checkpoint]
+    # the strategy's own callbacks (its ratio schedule) come from the module itself
+    callbacks: list[Any] = [checkpoint]
     early = trainer_config.early_stopping
     if early is not None and has_validation:
         callbacks.append(
@@ -330,15 +327,14 @@ def _train_and_evaluate(cell: RunCell) -> None:
     config = cell.config
     pl.seed_everything(cell.seed, workers=True, verbose=False)
     datamodule = build_datamodule(config, cell.horizon, cell.seed)
-    strategy = cell.strategy_config
     module = model_from_spec(
         cell.model_spec.options(),
         context_length=config.data.context_length,
         horizon=cell.horizon,
         n_targets=datamodule.n_targets,
-        sampling=strategy.sampling,
+        strategy=cell.strategy_config.spec(),
     )
-    module.strategy_spec = strategy.model_dump(mode="json")  # saved in the checkpoint
+    module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
     trainer.fit(module, datamodule=datamodule)
@@ -501,9 +497,10 @@ def run_experiment(
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(
-        total=len(cells),
-        initial=len(skipped),
+    baselines_run = len(outcomes) - len(skipped)  # already done (or skipped) before the grid
+    bar = tqdm(  # counts every run the final "N run(s) done, M skipped" line counts
+        total=len(cells) + baselines_run,
+        initial=len(skipped) + baselines_run,
         desc=config.name,
         unit="run",
         file=sys.stderr,

@@ -20,6 +20,9 @@ from forecastab.models.linear import LinearConfig, LinearNetwork
 from forecastab.models.normalization import NORMALIZATIONS, NormalizedNetwork
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
+from forecastab.quiet import quiet_lightning
+
+quiet_lightning()
 
 __all__ = [
     "NETWORK_CONFIGS",

@@ -1,9 +1,11 @@
 """The Lightning wrapper: one thin ``ForecastModule`` around any forecasting network.
 
-The module holds a plain network (recurrent, transformer or direct), trains it through the one
-rollout loop at the current teacher forcing ratio (which a ``TeacherForcingScheduler`` callback
-sets), validates it both free-running and teacher-forced, and forecasts through the uniform
-``predict_origins`` interface the evaluation calls.
+The module holds a plain network (recurrent, transformer or direct) and a training strategy
+(:mod:`forecastab.strategies`) that it delegates training to: by default scheduled sampling
+through the one rollout loop at the current teacher forcing ratio (which a
+``TeacherForcingScheduler`` callback sets). It validates the network both free-running and
+teacher-forced, and forecasts through the uniform ``predict_origins`` interface the evaluation
+calls.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from forecastab.models.normalization import wrap_normalization
 from forecastab.models.progress import origin_progress
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
+from forecastab.strategies import Strategy, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 
 NetworkConfig = RNNConfig | TransformerConfig | DirectConfig | LinearConfig
@@ -123,15 +126,20 @@ class ForecastModule(pl.LightningModule):
         learning_rate: Adam's learning rate.
         learning_rate_decay: the factor the learning rate is multiplied by after every epoch
             (1: constant; 0.5 halves it each epoch, as the LTSF-Linear experiments train).
-        sampling: how training flips the teacher forcing coins (see
-            :func:`forecastab.teacher_forcing.rollout`).
+        strategy: how it is trained: a :class:`~forecastab.strategies.Strategy` or its spec
+            (``{"method": "noise_injection", "noise_injection": {"std": 0.1}}``, as in YAML);
+            None is scheduled sampling with ``sampling`` at ``teacher_forcing_ratio``.
+        sampling: how scheduled sampling flips the teacher forcing coins (see
+            :func:`forecastab.teacher_forcing.rollout`) when no ``strategy`` is given; None
+            is ``per_step``.
         teacher_forcing_ratio: the ratio training starts with; a ``TeacherForcingScheduler``
-            callback updates it during training.
+            callback (the strategy's, or one of your own) updates it during training.
         name: the model's name in results; defaults to ``gru``/``lstm``/``transformer``/
             ``direct_<cell>``.
 
     Raises:
-        ConfigError: an invalid size, learning rate, sampling mode or ratio.
+        ConfigError: an invalid size, learning rate, sampling mode, ratio or strategy, or a
+            strategy that cannot train this network.
 
     >>> module = ForecastModule(RNNConfig(hidden_size=8), context_length=10, horizon=4)
     >>> module.name, module.supported_modes, module.monitor
@@ -152,7 +160,8 @@ class ForecastModule(pl.LightningModule):
         n_targets: int | None = None,
         learning_rate: float = 1e-3,
         learning_rate_decay: float = 1.0,
-        sampling: str = "per_step",
+        strategy: Strategy | Mapping[str, Any] | None = None,
+        sampling: str | None = None,
         teacher_forcing_ratio: float = 1.0,
         name: str | None = None,
     ) -> None:
@@ -173,8 +182,9 @@ class ForecastModule(pl.LightningModule):
             raise ConfigError(
                 f"learning_rate_decay must lie in (0, 1], got {learning_rate_decay!r}"
             )
-        if sampling not in SAMPLING_MODES:
+        if sampling is not None and sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
+        strategy = _strategy(strategy, sampling)
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
             raise ConfigError(
                 f"teacher_forcing_ratio must lie in [0, 1], got {teacher_forcing_ratio!r}"
@@ -188,7 +198,7 @@ class ForecastModule(pl.LightningModule):
                 "n_targets": n_targets,
                 "learning_rate": learning_rate,
                 "learning_rate_decay": learning_rate_decay,
-                "sampling": sampling,
+                "strategy": strategy.spec(),
                 "teacher_forcing_ratio": teacher_forcing_ratio,
                 "name": name,
             }
@@ -202,11 +212,27 @@ class ForecastModule(pl.LightningModule):
         self.n_targets = n_targets
         self.learning_rate = learning_rate
         self.learning_rate_decay = float(learning_rate_decay)
-        self.sampling = sampling
         self.teacher_forcing_ratio = float(teacher_forcing_ratio)
         self.name = name or _default_name(config)
         self.data_spec: DataSpec | None = None  # set at fit time from the data module
         self.strategy_spec: dict[str, Any] | None = None  # set by the experiment runner
+        strategy.attach(self)
+        self.strategy = strategy
+
+    @property
+    def sampling(self) -> str | None:
+        """The sampling mode of a scheduled-sampling strategy (None for other methods)."""
+        return getattr(self.strategy.config, "sampling", None)
+
+    @property
+    def automatic_optimization(self) -> bool:
+        """False when the strategy steps its own optimizers (Lightning manual optimization)."""
+        return self.strategy.automatic_optimization
+
+    @automatic_optimization.setter
+    def automatic_optimization(self, value: bool) -> None:
+        if value != self.strategy.automatic_optimization:
+            raise ConfigError("the strategy decides automatic_optimization; choose another method")
 
     # -- self-contained checkpoints (forecastab.checkpoints) ---------------------------------
 
@@ -235,6 +261,9 @@ class ForecastModule(pl.LightningModule):
         self.n_targets = n_targets
         self.hparams["n_targets"] = n_targets
         self.n_targets_given = True
+        # a fresh strategy sizes its own modules (a discriminator) for the resized network
+        self.strategy = strategy_from_spec(self.strategy.spec())
+        self.strategy.attach(self)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = checkpoint_entry(self)
@@ -278,19 +307,14 @@ class ForecastModule(pl.LightningModule):
 
     # -- training -------------------------------------------------------------------------
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        context, targets = batch
-        predictions = rollout(
-            self.network,
-            context,
-            self.horizon,
-            targets=targets,
-            ratio=self.teacher_forcing_ratio,
-            sampling=self.sampling,
-        ).predictions
-        loss = F.mse_loss(predictions, targets)
-        self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(context))
-        return loss
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
+        return self.strategy.training_step(self, batch, batch_idx)
+
+    def on_train_epoch_start(self) -> None:
+        self.strategy.on_train_epoch_start(self)
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        return self.strategy.callbacks()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_losses("val", batch)
@@ -327,12 +351,13 @@ class ForecastModule(pl.LightningModule):
         context = batch[0] if isinstance(batch, list | tuple) else batch
         return self._forecast(context, self.horizon)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
-        optimizer = torch.optim.Adam(self.parameters(), lr=self.learning_rate)
-        if self.learning_rate_decay == 1.0:
-            return optimizer
-        decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.learning_rate_decay)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": decay, "interval": "epoch"}}
+    def configure_optimizers(self) -> Any:
+        optimizers = self.strategy.configure_optimizers(self)
+        if self.learning_rate_decay == 1.0 or not isinstance(optimizers, torch.optim.Optimizer):
+            return optimizers
+        # the per-epoch decay applies to a strategy's single optimizer (automatic optimization)
+        decay = torch.optim.lr_scheduler.ExponentialLR(optimizers, gamma=self.learning_rate_decay)
+        return {"optimizer": optimizers, "lr_scheduler": {"scheduler": decay, "interval": "epoch"}}
 
     # -- forecasting ----------------------------------------------------------------------
 
@@ -453,13 +478,27 @@ class ForecastModule(pl.LightningModule):
             )
 
 
+def _strategy(strategy: Strategy | Mapping[str, Any] | None, sampling: str | None) -> Strategy:
+    """The strategy object of ``ForecastModule``'s arguments (a spec is built from the registry)."""
+    if strategy is None:
+        return strategy_from_spec({"sampling": sampling or "per_step"})
+    if sampling is not None:
+        raise ConfigError(
+            "give the sampling mode inside the strategy ({sampling: ...}), not beside it"
+        )
+    if isinstance(strategy, Strategy):
+        return strategy
+    return strategy_from_spec(strategy)
+
+
 def model_from_spec(
     spec: Mapping[str, Any],
     *,
     context_length: int,
     horizon: int,
     n_targets: int,
-    sampling: str = "per_step",
+    sampling: str | None = None,
+    strategy: Strategy | Mapping[str, Any] | None = None,
 ) -> ForecastModule:
     """The forecaster a YAML model entry describes.
 
@@ -469,7 +508,8 @@ def model_from_spec(
         context_length: ``L`` of the data it will see.
         horizon: ``H`` it forecasts.
         n_targets: ``C``, target columns.
-        sampling: how training flips the teacher forcing coins.
+        sampling: how scheduled sampling flips the coins (when no ``strategy`` is given).
+        strategy: how it is trained: a strategy or its spec (a YAML strategy entry).
 
     Returns:
         An untrained :class:`ForecastModule`.
@@ -514,6 +554,7 @@ def model_from_spec(
             n_targets=n_targets,
             learning_rate=learning_rate,
             learning_rate_decay=learning_rate_decay,
+            strategy=strategy,
             sampling=sampling,
             name=name,
         )

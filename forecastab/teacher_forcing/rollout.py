@@ -111,8 +111,11 @@ def rollout(
     mask = _teacher_mask(batch_size, horizon, ratio, sampling, generator, context.device)
     if sampling == "two_pass":
         return _two_pass(net, context, targets, mask, return_hidden, feed)
-    if ratio == 1.0 and feed is None and not return_hidden:
+    if ratio == 1.0 and feed is None:
         # Every input is the truth: one parallel pass computes the same thing as the loop.
+        if return_hidden:
+            predictions, hidden = net.teacher_forced(context, targets, return_hidden=True)
+            return Rollout(predictions=predictions, teacher_mask=mask, hidden=hidden)
         return Rollout(predictions=net.teacher_forced(context, targets), teacher_mask=mask)
 
     state = net.encode(context)
