@@ -161,8 +161,9 @@ def _plot(args: argparse.Namespace) -> int:
     from forecastab.experiments.files import remove_stale_chart_files
     from forecastab.experiments.report import check_experiment_dir
 
-    remove_stale_chart_files(check_experiment_dir(args.dir))
-    for path in render_all(check_experiment_dir(args.dir), metric=args.metric):
+    out_dir = check_experiment_dir(args.dir)
+    remove_stale_chart_files(out_dir)
+    for path in render_all(out_dir, metric=args.metric):
         print(path)
     return 0
 

@@ -73,7 +73,8 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     fix = "delete it and rerun `forecastab run` to rebuild it"
     try:
         table = pd.read_csv(
-            path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str}
+            path,
+            dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str},
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"'{path}' is empty; {fix}") from None
@@ -236,8 +237,8 @@ def summary_markdown(
         table: A results table (the contract's columns).
         title: The experiment's name.
         failures: One line per failed run.
-        redone: One line per run whose earlier result was replaced, and why.
         config: The experiment's config, to tell which strategy is teacher forcing.
+        redone: One line per run whose earlier result was replaced, and why.
 
     Returns:
         Markdown text.
@@ -344,8 +345,8 @@ def write_summary(out_dir: Path) -> Path:
         table,
         title=experiment_title(out_dir),
         failures=failed_runs(out_dir),
-        redone=redone_runs(out_dir),
         config=config if isinstance(config, dict) else None,
+        redone=redone_runs(out_dir),
     )
     comparisons = read_comparisons(out_dir)  # written by `forecastab compare`
     if comparisons is not None and not comparisons.empty:

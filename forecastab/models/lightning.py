@@ -368,7 +368,12 @@ class ForecastModule(pl.LightningModule):
         return self._forecast(context, self.horizon)
 
     def configure_optimizers(self) -> Any:
-        return self.strategy.configure_optimizers(self)
+        optimizers = self.strategy.configure_optimizers(self)
+        if self.learning_rate_decay == 1.0 or not isinstance(optimizers, torch.optim.Optimizer):
+            return optimizers
+        # the per-epoch decay applies to a strategy's single optimizer (automatic optimization)
+        decay = torch.optim.lr_scheduler.ExponentialLR(optimizers, gamma=self.learning_rate_decay)
+        return {"optimizer": optimizers, "lr_scheduler": {"scheduler": decay, "interval": "epoch"}}
 
     # -- forecasting ----------------------------------------------------------------------
 

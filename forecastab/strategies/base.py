@@ -92,14 +92,8 @@ class Strategy(nn.Module):
         raise NotImplementedError
 
     def configure_optimizers(self, module: Any) -> Any:
-        """One Adam over the network at the forecaster's learning rate, multiplied by its
-        ``learning_rate_decay`` after every epoch when that is below 1."""
-        optimizer = torch.optim.Adam(module.network.parameters(), lr=module.learning_rate)
-        decay = getattr(module, "learning_rate_decay", 1.0)
-        if decay == 1.0:
-            return optimizer
-        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=decay)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        """One Adam over the network at the forecaster's learning rate."""
+        return torch.optim.Adam(module.network.parameters(), lr=module.learning_rate)
 
     def on_train_epoch_start(self, module: Any) -> None:
         """Called at the start of every training epoch (after the callbacks)."""

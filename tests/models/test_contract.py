@@ -110,7 +110,6 @@ def test_forecaster_contract(model, n_targets, sampling, fast_trainer_kwargs, tm
     assert module.supported_modes == expected_modes
     # the Lightning predict loop and the uniform interface give the same free-running forecast
     predicted = torch.cat(trainer.predict(module, dataloaders=data.test_dataloader())).numpy()
-    # float32: batches of different sizes round differently (measured up to 1.3e-6)
     np.testing.assert_allclose(predicted, forecasts["free_running"], atol=1e-5)
 
     path = tmp_path / f"{model}.ckpt"
