@@ -89,7 +89,7 @@ BAD_RUNS = [
     (
         _with("", models=[{"name": "m", "type": "lstm"}]),
         "config.yaml: models[0] (m): model 'm': unknown model type 'lstm'; "
-        "valid: direct, rnn, transformer",
+        "valid: direct, linear, rnn, transformer",
     ),
     (
         _with("", strategies=[{"name": "s", "teacher_forcing": {"schedule": "sigmoid"}}]),

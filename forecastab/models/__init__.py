@@ -1,7 +1,9 @@
 """Forecasting networks (plain ``nn.Module``) and the Lightning wrapper that trains them.
 
 Networks: :class:`RNNNetwork` (GRU/LSTM encoder-decoder), :class:`TransformerNetwork` (causal,
-key/value cache), :class:`DirectNetwork` (all steps at once, the no-feedback control). Each has a
+key/value cache), :class:`DirectNetwork` (all steps at once, the no-feedback control),
+:class:`LinearNetwork` (NLinear/DLinear, the linear direct controls); every network may be
+wrapped in a per-window :class:`NormalizedNetwork` (``normalization: last | revin``). Each has a
 config dataclass; ``NETWORK_CONFIGS`` maps a YAML ``type:`` to it. :class:`ForecastModule` is the
 forecaster users fit and evaluate; :func:`model_from_spec` builds one from a YAML model entry.
 """
@@ -14,6 +16,8 @@ from forecastab.models.lightning import (
     model_from_spec,
     network_type,
 )
+from forecastab.models.linear import LinearConfig, LinearNetwork
+from forecastab.models.normalization import NORMALIZATIONS, NormalizedNetwork
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.quiet import quiet_lightning
@@ -22,9 +26,13 @@ quiet_lightning()
 
 __all__ = [
     "NETWORK_CONFIGS",
+    "NORMALIZATIONS",
     "DirectConfig",
     "DirectNetwork",
     "ForecastModule",
+    "LinearConfig",
+    "LinearNetwork",
+    "NormalizedNetwork",
     "RNNConfig",
     "RNNNetwork",
     "TransformerConfig",

@@ -28,23 +28,27 @@ from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.forecasting import predict_frame
 from forecastab.models.direct import DirectConfig, DirectNetwork
+from forecastab.models.linear import LinearConfig, LinearNetwork
+from forecastab.models.normalization import wrap_normalization
+from forecastab.models.progress import origin_progress
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.strategies import Strategy, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 
-NetworkConfig = RNNConfig | TransformerConfig | DirectConfig
+NetworkConfig = RNNConfig | TransformerConfig | DirectConfig | LinearConfig
 
 NETWORK_CONFIGS: dict[str, type[NetworkConfig]] = {
     "rnn": RNNConfig,
     "transformer": TransformerConfig,
     "direct": DirectConfig,
+    "linear": LinearConfig,
 }
 """The YAML ``type:`` of a model entry -> its config dataclass."""
 
 MODES = ("free_running", "teacher_forced")
 
-SPEC_KEYS = ("name", "type", "learning_rate")
+SPEC_KEYS = ("name", "type", "learning_rate", "learning_rate_decay")
 """Keys of a YAML model entry besides the fields of its config dataclass."""
 
 
@@ -74,10 +78,19 @@ def build_network(
     """
     kind = network_type(config)
     if kind == "rnn":
-        return RNNNetwork(config, n_targets=n_targets)
-    if kind == "transformer":
-        return TransformerNetwork(config, n_targets=n_targets, max_length=context_length + horizon)
-    return DirectNetwork(config, n_targets=n_targets, horizon=horizon)
+        network = RNNNetwork(config, n_targets=n_targets)
+    elif kind == "transformer":
+        network = TransformerNetwork(
+            config, n_targets=n_targets, max_length=context_length + horizon
+        )
+    elif kind == "linear":
+        network = LinearNetwork(
+            config, context_length=context_length, horizon=horizon, n_targets=n_targets
+        )
+    else:
+        network = DirectNetwork(config, n_targets=n_targets, horizon=horizon)
+    # per-window normalization wraps the network's own operations: every rollout path sees it
+    return wrap_normalization(network, config, n_targets=n_targets)
 
 
 def _config_from_dict(network: Mapping[str, Any]) -> NetworkConfig:
@@ -95,6 +108,8 @@ def _default_name(config: NetworkConfig) -> str:
         return config.cell
     if kind == "direct":
         return f"direct_{config.cell}"
+    if kind == "linear":
+        return config.variant
     return kind
 
 
@@ -109,6 +124,8 @@ class ForecastModule(pl.LightningModule):
             (1 for a forecast before any fit). A given value that the data contradicts is a
             ConfigError before training.
         learning_rate: Adam's learning rate.
+        learning_rate_decay: the factor the learning rate is multiplied by after every epoch
+            (1: constant; 0.5 halves it each epoch, as the LTSF-Linear experiments train).
         strategy: how it is trained: a :class:`~forecastab.strategies.Strategy` or its spec
             (``{"method": "noise_injection", "noise_injection": {"std": 0.1}}``, as in YAML);
             None is scheduled sampling with ``sampling`` at ``teacher_forcing_ratio``.
@@ -142,6 +159,7 @@ class ForecastModule(pl.LightningModule):
         horizon: int,
         n_targets: int | None = None,
         learning_rate: float = 1e-3,
+        learning_rate_decay: float = 1.0,
         strategy: Strategy | Mapping[str, Any] | None = None,
         sampling: str | None = None,
         teacher_forcing_ratio: float = 1.0,
@@ -160,6 +178,10 @@ class ForecastModule(pl.LightningModule):
                 raise ConfigError(f"{key} must be a positive integer, got {value!r}")
         if not learning_rate > 0:
             raise ConfigError(f"learning_rate must be positive, got {learning_rate!r}")
+        if not 0 < learning_rate_decay <= 1:
+            raise ConfigError(
+                f"learning_rate_decay must lie in (0, 1], got {learning_rate_decay!r}"
+            )
         if sampling is not None and sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
         strategy = _strategy(strategy, sampling)
@@ -175,6 +197,7 @@ class ForecastModule(pl.LightningModule):
                 "horizon": horizon,
                 "n_targets": n_targets,
                 "learning_rate": learning_rate,
+                "learning_rate_decay": learning_rate_decay,
                 "strategy": strategy.spec(),
                 "teacher_forcing_ratio": teacher_forcing_ratio,
                 "name": name,
@@ -188,6 +211,7 @@ class ForecastModule(pl.LightningModule):
         self.horizon = horizon
         self.n_targets = n_targets
         self.learning_rate = learning_rate
+        self.learning_rate_decay = float(learning_rate_decay)
         self.teacher_forcing_ratio = float(teacher_forcing_ratio)
         self.name = name or _default_name(config)
         self.data_spec: DataSpec | None = None  # set at fit time from the data module
@@ -328,7 +352,12 @@ class ForecastModule(pl.LightningModule):
         return self._forecast(context, self.horizon)
 
     def configure_optimizers(self) -> Any:
-        return self.strategy.configure_optimizers(self)
+        optimizers = self.strategy.configure_optimizers(self)
+        if self.learning_rate_decay == 1.0 or not isinstance(optimizers, torch.optim.Optimizer):
+            return optimizers
+        # the per-epoch decay applies to a strategy's single optimizer (automatic optimization)
+        decay = torch.optim.lr_scheduler.ExponentialLR(optimizers, gamma=self.learning_rate_decay)
+        return {"optimizer": optimizers, "lr_scheduler": {"scheduler": decay, "interval": "epoch"}}
 
     # -- forecasting ----------------------------------------------------------------------
 
@@ -380,6 +409,7 @@ class ForecastModule(pl.LightningModule):
         horizon: int,
         mode: str = "free_running",
         batch_size: int = 1024,
+        progress: bool | None = None,
     ) -> np.ndarray:
         """Forecasts at many origins of one series, batched, without gradients.
 
@@ -391,6 +421,8 @@ class ForecastModule(pl.LightningModule):
             mode: ``free_running`` (feeds back its own predictions) or ``teacher_forced``
                 (one-step-ahead at every horizon position, fed the true previous values).
             batch_size: origins per forward pass.
+            progress: a progress bar over the origins; None shows it on a terminal when there
+                is more than one batch (long horizons).
 
         Returns:
             ``(N, H, C)`` float32 predictions of ``values[t+1 : t+H+1]`` for each origin ``t``.
@@ -421,7 +453,7 @@ class ForecastModule(pl.LightningModule):
             window_view(values, horizon) if mode == "teacher_forced" else None
         )  # (T-H+1, H, C)
         chunks = []
-        with self._inference():
+        with self._inference(), origin_progress(len(origins), batch_size, mode, progress) as bar:
             for start in range(0, len(origins), batch_size):
                 chunk = origins[start : start + batch_size]
                 context = self._tensor(contexts[chunk - context_length + 1])  # (n, L, C)
@@ -430,6 +462,7 @@ class ForecastModule(pl.LightningModule):
                 else:
                     targets = self._tensor(futures[chunk + 1])  # (n, H, C)
                     chunks.append(self.network.teacher_forced(context, targets))
+                bar.update(len(chunk))
         if not chunks:
             return np.zeros((0, horizon, self.n_targets), dtype=np.float32)
         return torch.cat(chunks).cpu().numpy()  # (N, H, C)
@@ -471,7 +504,7 @@ def model_from_spec(
 
     Args:
         spec: a mapping with ``type`` (``rnn``, ``transformer`` or ``direct``), optionally
-            ``name`` and ``learning_rate``, and any fields of that type's config dataclass.
+            ``name``, ``learning_rate`` and ``learning_rate_decay``, and any fields of that type's config dataclass.
         context_length: ``L`` of the data it will see.
         horizon: ``H`` it forecasts.
         n_targets: ``C``, target columns.
@@ -488,11 +521,11 @@ def model_from_spec(
     >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
     ...                         context_length=10, horizon=4, n_targets=1)
     >>> model.name, model.config
-    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0))
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, normalization='none', revin_affine=False))
     >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, dropout, hidden_size, learning_rate, name, num_layers, type
+    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, revin_affine, type
     """
     entry = dict(spec)
     label = entry.get("name") or entry.get("type") or "?"
@@ -512,17 +545,18 @@ def model_from_spec(
             raise ConfigError(f"model '{label}': " + unknown_name("key", key, [*valid, *SPEC_KEYS]))
     name = entry.pop("name", None)
     learning_rate = entry.pop("learning_rate", 1e-3)
+    learning_rate_decay = entry.pop("learning_rate_decay", 1.0)
     try:
-        config = config_class(**entry)
+        return ForecastModule(
+            config_class(**entry),
+            context_length=context_length,
+            horizon=horizon,
+            n_targets=n_targets,
+            learning_rate=learning_rate,
+            learning_rate_decay=learning_rate_decay,
+            strategy=strategy,
+            sampling=sampling,
+            name=name,
+        )
     except ConfigError as error:
         raise ConfigError(f"model '{label}': {error}") from None
-    return ForecastModule(
-        config,
-        context_length=context_length,
-        horizon=horizon,
-        n_targets=n_targets,
-        learning_rate=learning_rate,
-        strategy=strategy,
-        sampling=sampling,
-        name=name,
-    )

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
+from forecastab.models.normalization import check_normalization
 
 CELLS = ("gru", "lstm")
 
@@ -29,15 +30,21 @@ class RecurrentConfig:
         hidden_size: ``D``, units per layer.
         num_layers: stacked recurrent layers.
         dropout: dropout between stacked layers and before the output head.
+        normalization: per-window ``none``, ``last`` or ``revin`` (see
+            :mod:`forecastab.models.normalization`).
+        revin_affine: learnable affine parameters with ``revin``.
     """
 
     cell: str = "gru"
     hidden_size: int = 64
     num_layers: int = 1
     dropout: float = 0.0
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
         check_recurrent_config(self.cell, self.hidden_size, self.num_layers, self.dropout)
+        check_normalization(self.normalization, self.revin_affine)
 
 
 @dataclass(kw_only=True)

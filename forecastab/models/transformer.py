@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
+from forecastab.models.normalization import check_normalization
 
 KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
@@ -33,6 +34,9 @@ class TransformerConfig:
         dropout: dropout on embeddings, attention weights and residual branches.
         max_length: positions the positional embedding covers; None means
             ``context_length + horizon`` of the model it is built for.
+        normalization: per-window ``none``, ``last`` or ``revin`` (see
+            :mod:`forecastab.models.normalization`).
+        revin_affine: learnable affine parameters with ``revin``.
     """
 
     d_model: int = 64
@@ -41,8 +45,11 @@ class TransformerConfig:
     dim_feedforward: int = 128
     dropout: float = 0.0
     max_length: int | None = None
+    normalization: str = "none"
+    revin_affine: bool = False
 
     def __post_init__(self) -> None:
+        check_normalization(self.normalization, self.revin_affine)
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
             value = getattr(self, key)
             if not isinstance(value, int) or value < 1:

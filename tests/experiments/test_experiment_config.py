@@ -166,12 +166,12 @@ BAD_CONFIGS = [
     (
         _set("models.0.type", "rnnn"),
         "models[0] (gru): model 'gru': unknown model type 'rnnn' (did you mean 'rnn'?); "
-        "valid: direct, rnn, transformer",
+        "valid: direct, linear, rnn, transformer",
     ),
     (
         _set("models.0.hiden_size", 4),
         "models[0] (gru): model 'gru': unknown key 'hiden_size' (did you mean 'hidden_size'?); "
-        "valid: cell, dropout, hidden_size, learning_rate, name, num_layers, type",
+        "valid: cell, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, revin_affine, type",
     ),
     (
         _set("baselines", ["arma"]),

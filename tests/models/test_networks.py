@@ -137,7 +137,7 @@ def test_model_from_spec_builds_each_type():
         "prefix",
         ("free_running",),
     )
-    assert sorted(NETWORK_CONFIGS) == ["direct", "rnn", "transformer"]
+    assert sorted(NETWORK_CONFIGS) == ["direct", "linear", "rnn", "transformer"]
 
 
 @pytest.mark.parametrize(
@@ -145,13 +145,14 @@ def test_model_from_spec_builds_each_type():
     [
         (
             {"name": "g", "type": "rnnn"},
-            "model 'g': unknown model type 'rnnn' (did you mean 'rnn'?); valid: direct, rnn, transformer",
+            "model 'g': unknown model type 'rnnn' (did you mean 'rnn'?); valid: direct, linear, rnn, transformer",
         ),
-        ({"name": "g"}, "model 'g' needs a 'type' key; valid: direct, rnn, transformer"),
+        ({"name": "g"}, "model 'g' needs a 'type' key; valid: direct, linear, rnn, transformer"),
         (
             {"name": "t", "type": "transformer", "n_head": 2},
             "model 't': unknown key 'n_head' (did you mean 'nhead'?); valid: d_model, dim_feedforward, "
-            "dropout, learning_rate, max_length, name, nhead, num_layers, type",
+            "dropout, learning_rate, learning_rate_decay, max_length, name, nhead, normalization, "
+            "num_layers, revin_affine, type",
         ),
         (
             {"name": "g", "type": "rnn", "cell": "lstn"},
@@ -269,6 +270,8 @@ def test_forecast_module_rebuilds_from_its_hyperparameters():
         "dim_feedforward": 128,
         "dropout": 0.0,
         "max_length": 30,
+        "normalization": "none",
+        "revin_affine": False,
     }
     rebuilt = ForecastModule(**module.hparams)
     rebuilt.load_state_dict(module.state_dict())
