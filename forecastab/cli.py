@@ -8,12 +8,14 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from forecastab.errors import ForecastabError
 
@@ -111,7 +113,9 @@ def _run(args: argparse.Namespace) -> int:
     done = sum(o.status == "done" for o in result.outcomes)
     skipped = sum(o.status == "skipped" for o in result.outcomes)
     failed = len(result.failed)
-    print(f"{out_dir}: {done} run(s) done, {skipped} skipped, {failed} failed")
+    diverged = sum(o.status == "diverged" for o in result.outcomes)
+    note = f" ({diverged} diverged)" if diverged else ""
+    print(f"{out_dir}: {done} run(s) done, {skipped} skipped, {failed} failed{note}")
     for name in ("results.csv", "horizon_error.png", "summary.md"):
         if (out_dir / name).exists():
             print(f"  {out_dir / name}")
@@ -134,9 +138,12 @@ def _datasets(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     from forecastab.experiments.charts import render_all
+    from forecastab.experiments.files import remove_stale_chart_files
     from forecastab.experiments.report import check_experiment_dir
 
-    for path in render_all(check_experiment_dir(args.dir), metric=args.metric):
+    out_dir = check_experiment_dir(args.dir)
+    remove_stale_chart_files(out_dir)
+    for path in render_all(out_dir, metric=args.metric):
         print(path)
     return 0
 
@@ -221,6 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except UsageError as error:
         return _fail(str(error))
+    sigterm = _exit_cleanly_on_sigterm()
     shown = warnings.showwarning
     if not getattr(args, "debug", False):
         warnings.showwarning = _show_warning
@@ -238,6 +246,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         warnings.showwarning = shown
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
+
+
+def _exit_cleanly_on_sigterm() -> Any:
+    """SIGTERM unwinds like Ctrl-C (temporary files removed, workers stopped), exit 143.
+
+    Returns:
+        The previous handler, to restore (None off the main thread, where none is set).
+    """
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, terminate)
 
 
 def _os_message(error: OSError) -> str:

@@ -57,8 +57,15 @@ def season_from_index(index: pd.Index) -> int | None:
 
 def _resolve_source(data: pd.DataFrame | str | Path, target, season_length):
     """A DataFrame, its target, a name and a season length from a bundled name, a CSV path or a DataFrame."""
+    if isinstance(data, pd.Series):  # one column, named after the series
+        data = data.to_frame(name=str(data.name) if data.name is not None else "y")
     if isinstance(data, pd.DataFrame):
         return data, target, "dataframe", season_length
+    if not isinstance(data, str | Path):
+        raise DataError(
+            f"data must be a bundled dataset name, a CSV path or a pandas DataFrame, got "
+            f"{type(data).__name__}; wrap an array as pd.DataFrame(values)"
+        )
     text = str(data)
     if text in DATASETS:
         frame, default_target = load_dataset(text)

@@ -6,6 +6,7 @@ Every problem raises :class:`~forecastab.errors.DataError` with one line that na
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -69,7 +70,13 @@ def file_line(path: str | Path, row: int) -> int:
 def _as_list(target: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
     if target is None:
         return None
-    return [target] if isinstance(target, str) else list(target)
+    if isinstance(target, str | int | np.integer) and not isinstance(target, bool):
+        return [str(target)]  # column names are compared as text: 0 names the column "0"
+    if isinstance(target, list | tuple) and all(
+        isinstance(t, str | int | np.integer) and not isinstance(t, bool) for t in target
+    ):
+        return [str(t) for t in target]
+    raise DataError(f"target must be a column name or a list of them, got {target!r}")
 
 
 def _parse_time(frame: pd.DataFrame, time_column: str, where: str) -> pd.Index:
@@ -81,7 +88,7 @@ def _parse_time(frame: pd.DataFrame, time_column: str, where: str) -> pd.Index:
                 f"{where}time column '{time_column}' is empty at row {row}; every row needs a time"
             )
         return pd.Index(raw.to_numpy(), name=time_column)
-    parsed = pd.to_datetime(raw, errors="coerce")
+    parsed = _to_utc(raw, where, time_column)
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -90,6 +97,57 @@ def _parse_time(frame: pd.DataFrame, time_column: str, where: str) -> pd.Index:
             f"({raw.iloc[row]!r}); fix it or choose another time_column"
         )
     return pd.DatetimeIndex(parsed, name=time_column)
+
+
+def _to_utc(raw: pd.Series, where: str, time_column: str) -> pd.Series:
+    """Parse timestamps; any with a time zone (``Z``, ``+02:00``) are converted to UTC, naive.
+
+    Offsets that change (daylight saving) are fine: every time becomes the UTC instant it
+    names. Mixing times with and without an offset is ambiguous and an error.
+    """
+    try:
+        with warnings.catch_warnings():  # "could not infer format": parsed one by one, fine
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(raw, errors="coerce")
+    except (ValueError, TypeError):  # mixed offsets: pandas refuses without utc=True
+        parsed = None
+    if parsed is not None and not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        if parsed.dtype == object:  # several offsets kept as objects (older pandas)
+            parsed = None
+        else:
+            return parsed
+    text = raw.astype(str).str.strip()
+    zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    if not zoned.all():
+        row = int(np.flatnonzero(~zoned.to_numpy())[0])
+        raise DataError(
+            f"{where}time column '{time_column}' mixes times with a time zone and without one "
+            f"(row {row}: {raw.iloc[row]!r}); give every time an offset, or none"
+        )
+    return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
+
+
+def _plain_index(index: pd.Index, where: str) -> pd.Index:
+    """A DataFrame's own index as a time index: tz-aware -> UTC, text -> dates, else refused."""
+    if isinstance(index, pd.MultiIndex):
+        raise DataError(
+            f"{where}the DataFrame has a row MultiIndex ({index.nlevels} levels); "
+            "pass one series: select it or reset_index() and name its time_column"
+        )
+    if isinstance(index, pd.DatetimeIndex):
+        if index.tz is not None:
+            return index.tz_convert("UTC").tz_localize(None).rename(index.name)
+        return index
+    if pd.api.types.is_numeric_dtype(index.dtype) or isinstance(index, pd.PeriodIndex):
+        return index
+    parsed = pd.Index(_to_utc(pd.Series(index, dtype=object), where, "index").to_numpy())
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna())[0])
+        raise DataError(
+            f"{where}the index holds a value that is not a time at row {row} ({index[row]!r}); "
+            "pass a DatetimeIndex or numbers, or name the time column with time_column"
+        )
+    return pd.DatetimeIndex(parsed, name=index.name)
 
 
 def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
@@ -180,6 +238,11 @@ def validate_series(
         )
 
     columns = [str(c) for c in frame.columns]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise DataError(
+            f"{where}the column name '{twice[0]}' appears twice; give every column its own name"
+        )
     frame = frame.set_axis(columns, axis=1)
     if time_column is not None and time_column not in columns and frame.index.name == time_column:
         frame = frame.reset_index().set_axis(
@@ -194,7 +257,7 @@ def validate_series(
         index = _parse_time(frame, time_column, where)
         frame = frame.drop(columns=time_column)
     else:
-        index = frame.index
+        index = _plain_index(frame.index, where)
     targets = _as_list(target)
     if targets is None:
         targets = list(frame.columns)

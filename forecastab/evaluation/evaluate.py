@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from forecastab.checks import lengths_agree
 from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.evaluation.metrics import NEEDS_TRAIN, MetricValues, get_metric
@@ -200,6 +201,7 @@ def evaluate(
     evaluated_modes = _resolve_modes(modes, forecaster)
     resolved_labels = _resolve_labels(labels, forecaster, data)
     context_length, horizon = int(data.context_length), int(data.horizon)
+    lengths_agree(forecaster, context_length, horizon, "the data module")
     if season_length is None:
         season_length = getattr(data, "season_length", None) or 1
 

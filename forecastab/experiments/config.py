@@ -29,6 +29,8 @@ from pydantic import (
 )
 
 from forecastab.errors import ConfigError, ForecastabError, nearest, unknown_name
+from forecastab.experiments.checks import check_model_size, check_raw_config
+from forecastab.experiments.yaml_loader import load_yaml
 from forecastab.strategies import DEFAULT_METHOD, METHODS, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES
 
@@ -409,6 +411,7 @@ def validate_config(raw: Any) -> ExperimentConfig:
     """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"an experiment file must be a mapping of keys, got {type(raw).__name__}")
+    check_raw_config(raw)  # names become folder names, trainer values are bounded: checked first
     try:
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as error:
@@ -425,6 +428,7 @@ def _check_specs(config: ExperimentConfig) -> None:
     from forecastab.models import model_from_spec
 
     for i, spec in enumerate(config.models):
+        check_model_size(spec.options(), config, f"models[{i}] ({spec.name})")
         sizes = dict(
             context_length=config.data.context_length, horizon=config.data.horizons[0], n_targets=1
         )
@@ -469,7 +473,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' not found; pass the path of an experiment YAML")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except ConfigError as error:  # a duplicate key, an alias bomb
+        raise ConfigError(f"{path}: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; an experiment file is UTF-8 YAML") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -9,12 +9,15 @@ pool is ``concurrent.futures``, the cluster is Ray's.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from forecastab.errors import ConfigError
+from forecastab.experiments import workers
 from forecastab.experiments.config import ExecutorConfig
 from forecastab.experiments.runner import RunCell, RunOutcome, run_cell
 
@@ -44,30 +47,78 @@ class LocalExecutor:
         self.workers = workers
 
     def execute(self, cells: Sequence[RunCell], on_outcome: OnOutcome) -> None:
-        """Run the cells and report each outcome (see :class:`Executor`)."""
+        """Run the cells and report each outcome (see :class:`Executor`).
+
+        With several workers, a worker that dies (killed, out of memory) fails the cell it was
+        running, recorded in that cell's ``error.txt``; the pool is restarted and every other
+        cell runs. Workers die with this process, and on any exit from here (Ctrl-C included)
+        the pool's processes are stopped.
+        """
         if self.workers == 1 or len(cells) <= 1:
             for cell in cells:
                 on_outcome(run_cell(cell))
             return
-        workers = min(self.workers, len(cells))
+        remaining = list(cells)
+        rounds_without_culprit = 0
+        while remaining:
+            workers.clear_markers(remaining)
+            broken = self._pool_round(remaining, on_outcome)
+            culprits = {}
+            for cell in broken:
+                pid = workers.died_running(cell)
+                if pid is not None:
+                    culprits[cell.name] = pid
+                    on_outcome(workers.record_worker_death(cell, pid))
+            remaining = [cell for cell in broken if cell.name not in culprits]
+            rounds_without_culprit = 0 if culprits else rounds_without_culprit + 1
+            if rounds_without_culprit >= 2:  # workers die before starting any run
+                for cell in remaining:
+                    on_outcome(
+                        RunOutcome(cell.name, "failed", error="worker processes died at start")
+                    )
+                return
+
+    def _pool_round(self, cells: list[RunCell], on_outcome: OnOutcome) -> list[RunCell]:
+        """Run cells in one pool; return those that did not finish because the pool broke."""
         # spawn, not fork: Lightning and torch threads do not survive a fork reliably.
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(run_cell, cell): cell for cell in cells}
-            try:
-                for future in as_completed(futures):
-                    on_outcome(_outcome_of(future, futures[future]))
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        before = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(cells)),
+            mp_context=context,
+            initializer=workers.init_worker,
+            initargs=(os.getpid(),),
+        )
+        broken: list[RunCell] = []
+        try:
+            futures = {pool.submit(workers.run_marked, cell): cell for cell in cells}
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+                    continue
+                on_outcome(outcome)
+        except BaseException:
+            _stop(pool, before)
+            raise
+        pool.shutdown(wait=True)
+        order = {cell.name: i for i, cell in enumerate(cells)}
+        return sorted(broken, key=lambda cell: order[cell.name])
 
 
-def _outcome_of(future: Any, cell: RunCell) -> RunOutcome:
-    """The future's outcome; a worker that died (killed, out of memory) is a failed run."""
-    try:
-        return future.result()
-    except BrokenProcessPool as error:
-        return RunOutcome(cell.name, "failed", error=f"worker process died: {error}")
+def _stop(pool: ProcessPoolExecutor, before: set[Any], grace: float = 5.0) -> None:
+    """Stop a pool now: cancel what has not started and end its worker processes."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    started = [p for p in multiprocessing.active_children() if p not in before]
+    for process in started:
+        process.terminate()  # SIGTERM: the worker leaves without blaming its cell
+    deadline = time.monotonic() + grace
+    for process in started:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
 
 
 class RayExecutor:

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from forecastab.errors import DataError
+from forecastab.experiments.identity import redone_runs
 from forecastab.files import atomic_write
 
 COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "target", "step", "metric", "value"]
@@ -69,14 +70,34 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(
             f"no results file '{path}'; run `forecastab run CONFIG.yaml --out DIR` first"
         )
-    table = pd.read_csv(
-        path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str}
-    )
+    fix = "delete it and rerun `forecastab run` to rebuild it"
+    try:
+        table = pd.read_csv(
+            path,
+            dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str},
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"'{path}' is empty; {fix}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise DataError(f"'{path}' is not a readable CSV ({detail}); {fix}") from None
     missing = [c for c in COLUMNS if c not in table.columns and c != "target"]
     if missing:
         raise DataError(
             f"'{path}' lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
         )
+    for column in ("seed", "step", "value"):
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        bad = numbers.isna() & table[column].notna()
+        if column != "value":
+            bad |= numbers.isna() | (numbers != numbers.round())
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"'{path}' has a non-numeric {column} {table[column].iloc[row]!r} at line "
+                f"{row + 2}; {fix}"
+            )
+        table[column] = numbers
     return sort_results(table)
 
 
@@ -187,6 +208,7 @@ def summary_markdown(
     title: str,
     failures: Sequence[str] = (),
     config: dict | None = None,
+    redone: Sequence[str] = (),
 ) -> str:
     """The text of ``summary.md``: per dataset and metric, the tables a reader compares.
 
@@ -199,6 +221,7 @@ def summary_markdown(
         title: The experiment's name.
         failures: One line per failed run.
         config: The experiment's config, to tell which strategy is teacher forcing.
+        redone: One line per run whose earlier result was replaced, and why.
 
     Returns:
         Markdown text.
@@ -258,6 +281,9 @@ def summary_markdown(
     if failures:
         lines += ["", "## Failed runs", ""]
         lines += [f"- {failure}" for failure in failures]
+    if redone:
+        lines += ["", "## Redone runs", ""]
+        lines += [f"- {line}" for line in redone]
     return "\n".join(lines) + "\n"
 
 
@@ -300,6 +326,7 @@ def write_summary(out_dir: Path) -> Path:
         title=experiment_title(out_dir),
         failures=failed_runs(out_dir),
         config=config if isinstance(config, dict) else None,
+        redone=redone_runs(out_dir),
     )
     return atomic_write(out_dir / SUMMARY, text)
 

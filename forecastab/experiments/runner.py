@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -26,9 +25,12 @@ from typing import Any
 
 import yaml
 
-from forecastab.errors import ConfigError
-from forecastab.experiments import report
+from forecastab.errors import ConfigError, DataError
+from forecastab.experiments import identity, report
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
+from forecastab.experiments.interrupts import interrupts_kept
+from forecastab.experiments.lock import output_folder_lock
+from forecastab.experiments.names import check_runs_folder, remove_run_folder
 
 LIGHTNING_LOGGERS = (
     "lightning.pytorch",
@@ -76,7 +78,10 @@ class RunCell:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What became of one run: ``done``, ``skipped`` (already complete) or ``failed``."""
+    """What became of one run: ``done``, ``skipped`` (already complete), ``failed`` or ``diverged``.
+
+    ``diverged`` is a failure whose training loss exploded (see ``forecastab.models.divergence``).
+    """
 
     name: str
     status: str
@@ -93,8 +98,8 @@ class ExperimentResult:
 
     @property
     def failed(self) -> list[RunOutcome]:
-        """The runs that raised."""
-        return [o for o in self.outcomes if o.status == "failed"]
+        """The runs that raised (diverged ones included)."""
+        return [o for o in self.outcomes if o.status in ("failed", "diverged")]
 
 
 def dataset_label(name: str, horizon: int, data: DataConfig) -> str:
@@ -135,6 +140,8 @@ def run_config_text(config: ExperimentConfig, run: dict[str, Any]) -> str:
     """
     full = config.model_dump(mode="json")
     resolved = {"run": run, **{key: full[key] for key in ("data", "trainer", "evaluation")}}
+    # the data's content, not just its path: an edited CSV redoes the run
+    resolved["data"]["content_sha256"] = identity.data_fingerprint(config.data.source)
     return yaml.safe_dump(resolved, sort_keys=False)
 
 
@@ -145,6 +152,7 @@ def _cell_config_text(cell: RunCell) -> str:
         "strategy": cell.strategy_config.resolved(),
         "seed": cell.seed,
         "horizon": cell.horizon,
+        "threads_per_run": cell.config.executor.threads_per_run,  # changes float results
     }
     return run_config_text(cell.config, run)
 
@@ -228,6 +236,8 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
+    from forecastab.models.divergence import DivergenceMonitor
+
     trainer_config = cell.config.trainer
     monitor = "val_loss_free_running" if has_validation else None
     checkpoint = ModelCheckpoint(
@@ -239,7 +249,7 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
         enable_version_counter=False,
     )
     # the strategy's own callbacks (its ratio schedule) come from the module itself
-    callbacks: list[Any] = [checkpoint]
+    callbacks: list[Any] = [checkpoint, DivergenceMonitor()]
     early = trainer_config.early_stopping
     if early is not None and has_validation:
         callbacks.append(
@@ -264,7 +274,9 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     return pl.Trainer(**kwargs), checkpoint
 
 
-def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> RunOutcome:
+def record_run(
+    run_dir: Path, config_text: str, work: Callable[[], None], out_dir: Path | None = None
+) -> RunOutcome:
     """Do one run's ``work`` in its own folder, so that nothing is lost whatever happens.
 
     A complete folder (``DONE`` + ``metrics.csv`` + the same resolved config) is skipped; an
@@ -275,6 +287,8 @@ def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> Run
         run_dir: The run's folder.
         config_text: Its resolved config (``config.yaml``).
         work: Computes the run and writes ``metrics.csv`` into ``run_dir``.
+        out_dir: The experiment's ``--out`` folder (default: two levels above ``run_dir``);
+            an unfinished folder is removed only when it lies inside it.
 
     Returns:
         The outcome: ``skipped``, ``done`` or ``failed``.
@@ -282,16 +296,23 @@ def record_run(run_dir: Path, config_text: str, work: Callable[[], None]) -> Run
     if is_complete(run_dir, config_text):
         return RunOutcome(run_dir.name, "skipped")
     start = time.perf_counter()
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    reason = identity.redo_reason(
+        run_dir, config_text, report.DONE, report.METRICS, report.RUN_CONFIG
+    )
+    remove_run_folder(run_dir, out_dir if out_dir is not None else run_dir.parent.parent)
     run_dir.mkdir(parents=True)
     report.atomic_write(run_dir / report.RUN_CONFIG, config_text)
+    if reason is not None:
+        report.atomic_write(run_dir / identity.REDONE, f"{reason}\n")
     try:
         work()
     except Exception as error:  # a failed run is recorded and the grid goes on
+        from forecastab.models.divergence import TrainingDiverged
+
+        status = "diverged" if isinstance(error, TrainingDiverged) else "failed"
         report.atomic_write(run_dir / report.ERROR, traceback.format_exc())
         message = f"{type(error).__name__}: {error}".splitlines()[0]
-        return RunOutcome(run_dir.name, "failed", time.perf_counter() - start, message)
+        return RunOutcome(run_dir.name, status, time.perf_counter() - start, message)
     seconds = time.perf_counter() - start
     report.atomic_write(run_dir / report.DONE, f"completed in {seconds:.1f} s\n")
     return RunOutcome(run_dir.name, "done", seconds)
@@ -337,7 +358,8 @@ def _train_and_evaluate(cell: RunCell) -> None:
     module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
-    trainer.fit(module, datamodule=datamodule)
+    with interrupts_kept(trainer):
+        trainer.fit(module, datamodule=datamodule)
     if checkpoint.best_model_path:
         module = ForecastModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     module.eval()
@@ -425,6 +447,7 @@ def run_baselines(
                     run_dir,
                     run_config_text(config, run),
                     lambda s=spec, d=datamodule, r=run_dir: fit_and_evaluate(s, d, r),
+                    out_dir,
                 )
             )
     return outcomes
@@ -464,8 +487,22 @@ def run_experiment(
 
     executor = executor_for(config.executor)  # a missing Ray fails before anything runs
     out_dir = check_writable(Path(out_dir))
+    check_runs_folder(out_dir)
+    with output_folder_lock(out_dir):  # one grid per folder: a second process gets one line
+        return _run_in_folder(config, out_dir, executor, progress, on_outcome)
+
+
+def _run_in_folder(
+    config: ExperimentConfig,
+    out_dir: Path,
+    executor: Any,
+    progress: bool,
+    on_outcome: Callable[[RunOutcome], None] | None,
+) -> ExperimentResult:
+    """The body of :func:`run_experiment`, run while holding the output folder's lock."""
     for stale in out_dir.glob(".*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
+    _unmark_corrupt_runs(out_dir)
     datamodules = {h: build_datamodule(config, h, config.seeds[0]) for h in config.data.horizons}
     if config.trainer.early_stopping is not None and any(
         dm.borders.val is None for dm in datamodules.values()
@@ -480,7 +517,7 @@ def run_experiment(
     cells = plan_grid(config, out_dir)
     outcomes = run_baselines(config, out_dir, datamodules)
     for outcome in outcomes:
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "diverged"):
             _warn(f"baseline {outcome.name} failed: {outcome.error}")
     # every run of this config with the resolved config it must have been computed with
     expected: dict[Path, str | None] = {c.run_dir: _cell_config_text(c) for c in cells}
@@ -510,7 +547,7 @@ def run_experiment(
 
     def finished(outcome: RunOutcome) -> None:
         outcomes.append(outcome)
-        if outcome.status == "failed":
+        if outcome.status in ("failed", "diverged"):
             bar.write(
                 f"forecastab: warning: run {outcome.name} failed: {outcome.error}", file=sys.stderr
             )
@@ -526,6 +563,16 @@ def run_experiment(
         bar.close()
     render_outputs(out_dir)
     return ExperimentResult(out_dir, outcomes)
+
+
+def _unmark_corrupt_runs(out_dir: Path) -> None:
+    """A finished run whose ``metrics.csv`` cannot be read is redone, not fatal to the grid."""
+    for done in sorted((out_dir / "runs").glob(f"*/{report.DONE}")):
+        try:
+            report.read_results(done.parent / report.METRICS)
+        except DataError as error:
+            _warn(f"run {done.parent.name} is redone: {error}")
+            done.unlink(missing_ok=True)
 
 
 def render_outputs(out_dir: Path) -> None:

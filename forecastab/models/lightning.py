@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from forecastab import checks
 from forecastab.checkpoints import CHECKPOINT_KEY, checkpoint_entry, restore_entry
 from forecastab.data.spec import DataSpec
 from forecastab.data.windows import window_view
@@ -169,15 +170,10 @@ class ForecastModule(pl.LightningModule):
         config = _config_from_dict(network) if isinstance(network, Mapping) else network
         self.n_targets_given = n_targets is not None
         n_targets = 1 if n_targets is None else n_targets  # from the data at fit time
-        for key, value in (
-            ("context_length", context_length),
-            ("horizon", horizon),
-            ("n_targets", n_targets),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{key} must be a positive integer, got {value!r}")
-        if not learning_rate > 0:
-            raise ConfigError(f"learning_rate must be positive, got {learning_rate!r}")
+        context_length = checks.positive_int(context_length, "context_length")
+        horizon = checks.positive_int(horizon, "horizon")
+        n_targets = checks.positive_int(n_targets, "n_targets")
+        learning_rate = checks.learning_rate(learning_rate)
         if not 0 < learning_rate_decay <= 1:
             raise ConfigError(
                 f"learning_rate_decay must lie in (0, 1], got {learning_rate_decay!r}"
@@ -300,6 +296,14 @@ class ForecastModule(pl.LightningModule):
             self, data, spec=self.data_spec, origin=origin, horizon=horizon, quantiles=quantiles
         )
 
+    def on_fit_start(self) -> None:
+        """Refuse a data module whose windows differ from the lengths this model was built for."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is not None and hasattr(datamodule, "context_length"):
+            checks.lengths_agree(
+                self, datamodule.context_length, datamodule.horizon, "the data module"
+            )
+
     @property
     def supported_modes(self) -> tuple[str, ...]:
         """Evaluation modes: a direct network has no teacher-forced mode (it feeds nothing back)."""
@@ -388,7 +392,7 @@ class ForecastModule(pl.LightningModule):
         Raises:
             DataError: a context that is not ``(B, L, C)`` with ``C`` target columns.
         """
-        horizon = horizon or self.horizon
+        horizon = checks.forecast_horizon(horizon, self.horizon)
         self._check_horizon(horizon)
         if isinstance(context, np.ndarray):
             context = np.array(context, dtype=np.float32)  # a writable copy: views may be read-only
@@ -397,6 +401,7 @@ class ForecastModule(pl.LightningModule):
             raise DataError(
                 f"context must have shape (B, L, {self.n_targets}), got {tuple(context.shape)}"
             )
+        checks.finite_context(context)
         with self._inference():
             return self._forecast(context, horizon).cpu().numpy()
 
@@ -438,7 +443,7 @@ class ForecastModule(pl.LightningModule):
             )
         self._check_horizon(horizon)
         values = np.asarray(values, dtype=np.float32)
-        origins = np.asarray(origins, dtype=np.int64)
+        origins = checks.whole_origins(origins)
         if values.ndim != 2 or values.shape[1] != self.n_targets:
             raise DataError(f"values must have shape (T, {self.n_targets}), got {values.shape}")
         last = len(values) - 1 - (horizon if mode == "teacher_forced" else 0)
