@@ -69,10 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("datasets", parents=[debug], help="list the bundled datasets")
 
     plot = commands.add_parser(
-        "plot", parents=[debug], help="re-draw the charts of DIR/results.csv"
+        "plot", parents=[debug], help="draw every chart of an experiment folder, each to a file"
     )
     plot.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
-    plot.add_argument("--metric", help="metric to chart (default: rmse, else the first)")
+    plot.add_argument(
+        "--metric", help="only this metric's charts (default: every metric, and rollouts)"
+    )
 
     predict = commands.add_parser(
         "predict", parents=[debug], help="forecast a CSV with a trained run or checkpoint"
@@ -131,9 +133,11 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from forecastab.experiments.report import check_experiment_dir, render_chart
+    from forecastab.experiments.charts import render_all
+    from forecastab.experiments.report import check_experiment_dir
 
-    print(render_chart(check_experiment_dir(args.dir), metric=args.metric))
+    for path in render_all(check_experiment_dir(args.dir), metric=args.metric):
+        print(path)
     return 0
 
 

@@ -184,6 +184,8 @@ def _fake_results(out: Path) -> None:
     columns = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
     out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=columns).to_csv(out / "results.csv", index=False)
+    strategies = [{"name": "tf", "teacher_forcing": {"schedule": "constant", "ratio": 1.0}}]
+    (out / "config.yaml").write_text(yaml.safe_dump({"name": "exp", "strategies": strategies}))
     error_dir = out / "runs" / "gru__broken__seed0"
     error_dir.mkdir(parents=True)
     (error_dir / "error.txt").write_text("Traceback ...\nValueError: boom\n")
@@ -193,11 +195,20 @@ def test_plot_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = tmp_path / "exp"
     _fake_results(out)
     assert main(["plot", str(out)]) == 0
-    assert (out / "horizon_error.png").stat().st_size > 1000
+    drawn = capsys.readouterr().out.split()
+    names = ["horizon_error.png", "exposure_gap_mae.png", "horizon_error_mae.png",
+             "exposure_gap_rmse.png"]
+    assert sorted(Path(p).name for p in drawn) == sorted(names)  # one file per chart
+    rmse_chart = (out / "horizon_error.png").read_bytes()
+    assert len(rmse_chart) > 1000
     assert main(["plot", str(out), "--metric", "mae"]) == 0
+    assert capsys.readouterr().out.split() == [str(out / "horizon_error_mae.png"),
+                                               str(out / "exposure_gap_mae.png")]
+    assert (out / "horizon_error.png").read_bytes() == rmse_chart  # not overwritten
     assert main(["report", str(out)]) == 0
     summary = (out / "summary.md").read_text()
     assert summary.startswith("# exp\n")
+    assert "**Exposure gap**: `gru` trained with `tf` has RMSE 2.5 when fed the true" in summary
     assert "| gru | tf | 2 | 4 | 8 | 5 | 1 |" in summary  # free running: steps 1, 2, 4 and mean
     assert "| gru | tf | 1 | 2 | 4 | 2.5 | 1 |" in summary  # exposure gap
     assert "- `gru__broken__seed0`: ValueError: boom" in summary

@@ -88,23 +88,23 @@ def saved(fig, tmp_path: Path, name: str = "chart.png") -> Path:
 def test_horizon_error_labels_styles_and_png(results, tmp_path):
     fig = plot_horizon_error(results, units_label="original")
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "forecast step (h)"
+    assert ax.get_xlabel() == "forecast step (steps ahead)"
     assert ax.get_ylabel() == "RMSE (original units)"
     assert ax.get_title() == "sunspots: RMSE by forecast step"
     assert tuple(fig.get_size_inches()) == pytest.approx((3.5, fig.get_size_inches()[1]))
-    free = line(ax, "gru / teacher_forcing [free_running]")
-    forced = line(ax, "gru / teacher_forcing [teacher_forced]")
+    free = line(ax, "gru trained with teacher_forcing [free_running]")
+    forced = line(ax, "gru trained with teacher_forcing [teacher_forced]")
     assert free.get_linestyle() == "-" and forced.get_linestyle() == "--"
     assert to_rgba(free.get_color()) == to_rgba(forced.get_color())
-    other = line(ax, "transformer / free_running [free_running]")
+    other = line(ax, "transformer trained with free_running [free_running]")
     assert to_rgba(other.get_color()) != to_rgba(free.get_color())
     texts = legend_texts(fig)
     assert texts == [
-        *(f"{m} / {s}" for m in MODELS for s in STRATEGIES),
+        *(f"{m} trained with {s}" for m in MODELS for s in STRATEGIES),
         "naive (baseline)",
         "seasonal_naive (baseline)",
-        "free-running evaluation",
-        "teacher-forced evaluation",
+        "evaluated free-running (fed its own predictions)",
+        "evaluated teacher-forced (fed the true values)",
         "min–max over 3 seeds",
     ]
     saved(fig, tmp_path)
@@ -194,7 +194,7 @@ def test_single_seed_uses_bootstrap_intervals(tmp_path):
     assert fig.axes[0].get_ylabel() == "RMSE (scaled)"
     texts = legend_texts(fig)
     assert "bootstrap CI over origins" in texts
-    assert "teacher_forcing" in texts  # one model: strategies name the series
+    assert "trained with teacher_forcing" in texts  # one model: strategies name the series
     saved(fig, tmp_path)
 
 
@@ -212,12 +212,14 @@ def test_diverged_runs_render_and_are_labelled(results, tmp_path):
     diverged.loc[one_seed, "value"] = np.inf
     fig = plot_horizon_error(diverged)
     texts = legend_texts(fig)
-    assert "gru / teacher_forcing (diverged)" in texts
-    assert "transformer / free_running (1/3 seeds diverged)" in texts
+    assert "gru trained with teacher_forcing (diverged)" in texts
+    assert "transformer trained with free_running (1/3 seeds diverged)" in texts
     ax = fig.axes[0]
-    ydata = np.asarray(line(ax, "gru / teacher_forcing [free_running]").get_ydata())
+    ydata = np.asarray(line(ax, "gru trained with teacher_forcing [free_running]").get_ydata())
     assert np.isnan(ydata[8:]).all() and np.isfinite(ydata[:8]).all()
-    partial = np.asarray(line(ax, "transformer / free_running [free_running]").get_ydata())
+    partial = np.asarray(
+        line(ax, "transformer trained with free_running [free_running]").get_ydata()
+    )
     assert np.isfinite(partial).all()  # the mean of the two finite seeds goes on
     markers = [a for a in ax.get_lines() if a.get_marker() == "x"]
     assert len(markers) == 3  # gru free + teacher forced, transformer free
@@ -228,7 +230,7 @@ def test_entirely_diverged_run_renders(results, tmp_path):
     broken = results.copy()
     broken.loc[broken["model"] == "transformer", "value"] = np.inf
     fig = plot_horizon_error(broken)
-    assert "transformer / teacher_forcing (diverged)" in legend_texts(fig)
+    assert "transformer trained with teacher_forcing (diverged)" in legend_texts(fig)
     saved(fig, tmp_path)
 
 
@@ -287,7 +289,7 @@ def test_exposure_gap_is_free_minus_forced(results, tmp_path):
     assert ax.get_title() == "sunspots: free running − teacher forced"
     assert any(np.allclose(a.get_ydata(), 0.0) for a in ax.get_lines())  # the zero line
     texts = legend_texts(fig)
-    assert "naive (baseline)" not in texts and "gru / teacher_forcing" in texts
+    assert "naive (baseline)" not in texts and "gru trained with teacher_forcing" in texts
     saved(fig, tmp_path)
 
 
@@ -305,7 +307,7 @@ def test_prefix_survival_single_and_several(tmp_path):
     fig = plot_prefix_survival(steps, observed, independent, tau=0.5)
     ax = fig.axes[0]
     assert ax.get_title() == "prefix survival (τ = 0.5)"
-    assert ax.get_xlabel() == "forecast step (h)"
+    assert ax.get_xlabel() == "forecast step h (steps ahead)"
     assert line(ax, "model [independent]").get_linestyle() == "--"
     assert legend_texts(fig) == ["observed", "if steps were independent"]
     saved(fig, tmp_path, "single.png")
@@ -403,7 +405,8 @@ def test_grid_by_dataset_shares_one_legend(tmp_path):
     assert panels[0].get_ylabel() == "RMSE (scaled)" and not panels[1].get_ylabel()
     assert len(fig.legends) == 1
     colours = {
-        to_rgba(line(ax, "gru / scheduled_sampling [free_running]").get_color()) for ax in panels
+        to_rgba(line(ax, "gru trained with scheduled_sampling [free_running]").get_color())
+        for ax in panels
     }
     assert len(colours) == 1  # one colour per series across panels
     saved(fig, tmp_path)
@@ -416,7 +419,7 @@ def test_grid_by_model_holds_strategies_and_baselines(tmp_path):
     assert [ax.get_title() for ax in panels] == list(MODELS)
     assert fig.get_suptitle() == "traffic: MAE by forecast step"
     labels = {a.get_label() for a in panels[1].get_lines()}
-    assert "teacher_forcing [teacher_forced]" in labels
+    assert "trained with teacher_forcing [teacher_forced]" in labels
     assert "naive (baseline) [free_running]" in labels
     saved(fig, tmp_path)
 
@@ -464,9 +467,10 @@ def test_series_are_named_by_what_varies():
     assert legend_texts(fig)[:2] == ["gru", "transformer"]
     plt.close(fig)
     fig = plot_grid(one_strategy, by="model")
-    assert legend_texts(fig)[0] == "scheduled_sampling"
+    assert legend_texts(fig)[0] == "trained with scheduled_sampling"
     colours = {
-        to_rgba(line(ax, "scheduled_sampling [free_running]").get_color()) for ax in fig.axes
+        to_rgba(line(ax, "trained with scheduled_sampling [free_running]").get_color())
+        for ax in fig.axes
     }
     assert len(colours) == 1
     plt.close(fig)

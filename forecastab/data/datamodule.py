@@ -70,6 +70,14 @@ def _resolve_source(data: pd.DataFrame | str | Path, target, season_length):
     raise DataError(unknown_name("dataset", text, DATASETS) + "; or give the path of a CSV file")
 
 
+def _longest_horizon(borders: Borders, context_length: int, horizon: int) -> str:
+    """The longest horizon below ``horizon`` that these splits fit, as advice."""
+    for shorter in range(horizon - 1, 0, -1):
+        if split_is_usable(borders, context_length, shorter):
+            return f"the longest horizon that fits is {shorter}"
+    return f"no horizon fits with context {context_length}"
+
+
 class WindowDataModule(pl.LightningDataModule):
     """A series split chronologically, scaled on its training rows, served as windows.
 
@@ -166,7 +174,9 @@ class WindowDataModule(pl.LightningDataModule):
             parts = "/".join(f"{k} {v:g}" for k, v in split.items() if v)
             raise DataError(
                 f"series of {length} rows is too short for context {self.context_length} + horizon {self.horizon} "
-                f"with split {parts}: it needs at least {need} rows; use a shorter context or horizon, or more data"
+                f"with split {parts}: it needs at least {need} rows; "
+                f"{_longest_horizon(borders, self.context_length, self.horizon)}, "
+                "or use a shorter context, or more data"
             )
         return borders
 

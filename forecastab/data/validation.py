@@ -43,6 +43,29 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return frame
 
 
+def file_line(path: str | Path, row: int) -> int:
+    r"""The 1-based line of a CSV file holding data row ``row``, as pandas skips blank lines.
+
+    >>> import tempfile, pathlib
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = csv.write_text("y\n1\n\n\nabc\n")
+    >>> file_line(csv, 1)
+    5
+    """
+    index = -1  # the header is the first line that is not blank
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                if index == row:
+                    return number
+                index += 1
+    except OSError:
+        pass
+    return row + 2
+
+
 def _as_list(target: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
     if target is None:
         return None
@@ -194,7 +217,7 @@ def validate_series(
         bad = numeric.isna().to_numpy() & raw.notna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            line = f" (line {row + 2} of the file)" if where else ""
+            line = f" (line {file_line(data, row)} of the file)" if where else ""
             raise DataError(
                 f"{where}column '{column}' has a non-numeric value {raw.iloc[row]!r} at row {row}{line}; "
                 f"{int(bad.sum())} such value(s) in all: fix them or choose numeric target columns"

@@ -3,7 +3,7 @@
 :func:`evaluate` asks the forecaster for all origins at once through the uniform
 ``predict_origins`` interface (neural models and baselines alike), once per mode, and turns
 the errors into a tidy per-step table: one row per ``(dataset, model, strategy, seed, mode,
-step, metric)``. Free running, the honest mode, is always evaluated.
+target, step, metric)``. Free running, the honest mode, is always evaluated.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from forecastab.evaluation.uncertainty import bootstrap_interval
 
 MODES = ("free_running", "teacher_forced")
 UNITS = ("original", "scaled")
-TABLE_COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
+TABLE_COLUMNS = [
+    "dataset", "model", "strategy", "seed", "mode", "target", "step", "metric", "value"
+]
 INTERVAL_COLUMNS = [*TABLE_COLUMNS, "lower", "upper"]
 LABEL_KEYS = ("dataset", "model", "strategy", "seed")
 
@@ -57,8 +59,9 @@ class Evaluation:
     """The result of :func:`evaluate`.
 
     Attributes:
-        table: tidy per-step metrics, columns ``dataset, model, strategy, seed, mode, step,
-            metric, value`` (``value`` = mean over origins and target columns).
+        table: tidy per-step metrics, columns ``dataset, model, strategy, seed, mode, target,
+            step, metric, value``: one row set per target column (its name in ``target``),
+            ``value`` the mean over origins.
         intervals: the same rows plus ``lower, upper`` bootstrap bounds (empty without
             bootstrap).
         errors: mode -> signed errors ``predictions - targets``, shape ``(N, H, C)``.
@@ -100,7 +103,7 @@ class Evaluation:
             raise ConfigError(unknown_name("evaluated mode", mode, self.predictions))
         n, horizon, n_targets = self.targets.shape
         index = self.index if self.index is not None else pd.RangeIndex(int(self.origins.max()) + horizon + 1)
-        columns = self.target_columns or tuple(f"target_{c}" for c in range(n_targets))
+        columns = self.target_columns or target_column_names(None, n_targets)
         frame = forecast_frame(self.predictions[mode], self.origins, index, columns)
         frame["actual"] = self.targets.ravel()
         return frame
@@ -136,6 +139,12 @@ def _resolve_labels(
             raise ConfigError(unknown_name("label", key, LABEL_KEYS))
         resolved[key] = value
     return resolved
+
+
+def target_column_names(data: Any, n_targets: int) -> list[str]:
+    """The data's target column names (``target_0, ...`` for data without names)."""
+    names = [str(c) for c in getattr(data, "target_columns", None) or ()]
+    return names if len(names) == n_targets else [f"target_{c}" for c in range(n_targets)]
 
 
 def _to_units(scaled: np.ndarray, data: Any, units: str) -> np.ndarray:
@@ -244,6 +253,7 @@ def evaluate(
     rows: list[pd.DataFrame] = []
     interval_rows: list[pd.DataFrame] = []
     steps = np.arange(1, horizon + 1)
+    target_names = target_column_names(data, targets.shape[2])
     for mode in evaluated_modes:
         scaled = forecaster.predict_origins(
             values, origins, context_length=context_length, horizon=horizon, mode=mode
@@ -268,12 +278,9 @@ def evaluate(
                 stacklevel=2,
             )
         predictions[mode], errors[mode] = forecast, error
-        results: dict[str, MetricValues] = {
-            name: metric(forecast, targets, train=train, season_length=season_length)
-            for name, metric in metric_fns.items()
-        }
+        distribution: Predictive | None = None
         if probabilistic:
-            distribution = predictive_distribution(
+            found = predictive_distribution(
                 forecaster,
                 values,
                 origins,
@@ -286,33 +293,49 @@ def evaluate(
                 scale=None if units == "scaled" else np.asarray(data.scaler.std),
                 offset=None if units == "scaled" else np.asarray(data.scaler.mean),
             )
-            if isinstance(distribution, str):
-                skipped.append(f"{mode}: {distribution}")
+            if isinstance(found, str):
+                skipped.append(f"{mode}: {found}")
             else:
-                predictive[mode] = distribution
-                scores = probabilistic_metrics(
-                    distribution, targets, probabilistic, quantiles=quantiles
+                distribution = predictive[mode] = found
+        # one row set per target column: columns in different units are never pooled
+        for column, target in enumerate(target_names):
+            part = slice(column, column + 1)
+            results: dict[str, MetricValues] = {
+                name: metric(
+                    forecast[..., part],  # (N, H, 1)
+                    targets[..., part],  # (N, H, 1)
+                    train=None if train is None else train[:, part],  # (T_train, 1)
+                    season_length=season_length,
                 )
-                results.update(scores)
-        for name in metric_names:
-            if name not in results:
-                continue
-            result = results[name]
-            frame = pd.DataFrame(
-                {
-                    **resolved_labels,
-                    "mode": mode,
-                    "step": steps,
-                    "metric": name,
-                    "value": result.per_step,
-                }
-            )
-            rows.append(frame)
-            if n_bootstrap:
-                lower, upper = bootstrap_interval(
-                    result, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
+                for name, metric in metric_fns.items()
+            }
+            if distribution is not None:
+                results.update(
+                    probabilistic_metrics(
+                        distribution.column(column), targets[..., part], probabilistic,
+                        quantiles=quantiles,
+                    )
+                )  # fmt: skip
+            for name in metric_names:
+                if name not in results:
+                    continue
+                result = results[name]
+                frame = pd.DataFrame(
+                    {
+                        **resolved_labels,
+                        "mode": mode,
+                        "target": target,
+                        "step": steps,
+                        "metric": name,
+                        "value": result.per_step,
+                    }
                 )
-                interval_rows.append(frame.assign(lower=lower, upper=upper))
+                rows.append(frame)
+                if n_bootstrap:
+                    lower, upper = bootstrap_interval(
+                        result, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
+                    )
+                    interval_rows.append(frame.assign(lower=lower, upper=upper))
 
     note = None
     if skipped:
@@ -345,5 +368,5 @@ def evaluate(
         predictive=predictive,
         skipped=note,
         index=getattr(data, "index", None),
-        target_columns=tuple(str(c) for c in getattr(data, "target_columns", ())),
+        target_columns=tuple(target_names),
     )

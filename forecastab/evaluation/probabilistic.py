@@ -74,6 +74,10 @@ class SampleForecast:
         n, _, h, c = self.samples.shape
         return (n, h, c)
 
+    def column(self, index: int) -> SampleForecast:
+        """The paths of one target column, ``(N, S, H, 1)``."""
+        return SampleForecast(self.samples[..., index : index + 1])
+
     def chunks(self) -> list[tuple[slice, np.ndarray]]:
         """Origin slices with their samples sorted along the sample axis ``(n, S, H, C)``."""
         n = self.samples.shape[0]
@@ -100,6 +104,11 @@ class GaussianForecast:
     def shape(self) -> tuple[int, ...]:
         """``(N, H, C)``."""
         return self.mean.shape
+
+    def column(self, index: int) -> GaussianForecast:
+        """The predictive of one target column, ``(N, H, 1)`` each."""
+        part = slice(index, index + 1)
+        return GaussianForecast(self.mean[..., part], self.std[..., part])
 
 
 Predictive = SampleForecast | GaussianForecast

@@ -77,7 +77,7 @@ def seed_spread(table: pd.DataFrame) -> pd.DataFrame:
             metric, value``), typically the concatenation of several runs' tables.
 
     Returns:
-        One row per ``dataset, model, strategy, mode, step, metric`` with columns ``mean, std,
+        One row per ``dataset, model, strategy, mode, [target,] step, metric`` with ``mean, std,
         min, max, n_seeds``; ``std`` is the sample standard deviation (NaN for one seed).
 
     >>> table = pd.DataFrame({"dataset": "d", "model": "gru", "strategy": "tf", "seed": [0, 1],
@@ -89,7 +89,8 @@ def seed_spread(table: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in [*SPREAD_KEYS, "seed", "value"] if c not in table.columns]
     if missing:
         raise ConfigError(f"seed_spread needs a tidy results table; missing columns {missing}")
-    grouped = table.groupby(SPREAD_KEYS, sort=False)["value"]
+    keys = [*SPREAD_KEYS[:4], "target", *SPREAD_KEYS[4:]] if "target" in table else SPREAD_KEYS
+    grouped = table.groupby(keys, sort=False)["value"]
     spread = grouped.agg(["mean", "std", "min", "max"])
-    spread["n_seeds"] = table.groupby(SPREAD_KEYS, sort=False)["seed"].nunique()
+    spread["n_seeds"] = table.groupby(keys, sort=False)["seed"].nunique()
     return spread.reset_index()

@@ -442,10 +442,25 @@ def load_config(path: str | Path) -> ExperimentConfig:
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise ConfigError(f"{path}:{where}: invalid YAML: {problem}") from None
+    _resolve_data_path(raw, path.parent)
     try:
         return validate_config(raw)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None
+
+
+def _resolve_data_path(raw: Any, folder: Path) -> None:
+    """A relative CSV path in ``data.source`` names a file next to the YAML file, when one is there.
+
+    A path that exists only relative to the current folder keeps working as before.
+    """
+    data = raw.get("data") if isinstance(raw, dict) else None
+    source = data.get("source") if isinstance(data, dict) else None
+    if not isinstance(source, str) or Path(source).is_absolute():
+        return
+    beside = folder / source
+    if beside.is_file() and Path(source).suffix:
+        data["source"] = str(beside)
 
 
 def dump_config(config: ExperimentConfig) -> str:

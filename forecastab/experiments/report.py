@@ -18,10 +18,13 @@ import yaml
 from forecastab.errors import DataError
 from forecastab.files import atomic_write
 
-COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
+COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "target", "step", "metric", "value"]
 """The columns of ``results.csv`` and of every run's ``metrics.csv``, in this order."""
 
-SORT_KEYS = ["dataset", "model", "strategy", "seed", "mode", "metric", "step"]
+POOLED = "all"
+"""The ``target`` of rows written before results were per target (all columns pooled)."""
+
+SORT_KEYS = ["dataset", "model", "strategy", "seed", "mode", "target", "metric", "step"]
 FLOAT_FORMAT = "%.10g"
 BASELINE = "baseline"
 RESULTS = "results.csv"
@@ -37,11 +40,13 @@ def sort_results(table: pd.DataFrame) -> pd.DataFrame:
     """Rows in one deterministic order, the contract's columns only.
 
     >>> t = pd.DataFrame({"dataset": ["d", "d"], "model": ["m", "m"], "strategy": ["s", "s"],
-    ...     "seed": [0, 0], "mode": ["free_running"] * 2, "step": [2, 1], "metric": ["mae"] * 2,
-    ...     "value": [2.0, 1.0]})
+    ...     "seed": [0, 0], "mode": ["free_running"] * 2, "target": ["y", "y"], "step": [2, 1],
+    ...     "metric": ["mae"] * 2, "value": [2.0, 1.0]})
     >>> sort_results(t)["step"].tolist()
     [1, 2]
     """
+    if "target" not in table.columns:
+        table = table.assign(target=POOLED)  # written before results were per target
     table = table[COLUMNS].astype({"seed": "int64", "step": "int64", "value": "float64"})
     return table.sort_values(SORT_KEYS, kind="mergesort").reset_index(drop=True)
 
@@ -64,8 +69,10 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(
             f"no results file '{path}'; run `forecastab run CONFIG.yaml --out DIR` first"
         )
-    table = pd.read_csv(path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str})
-    missing = [c for c in COLUMNS if c not in table.columns]
+    table = pd.read_csv(
+        path, dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str}
+    )
+    missing = [c for c in COLUMNS if c not in table.columns and c != "target"]
     if missing:
         raise DataError(
             f"'{path}' lacks the column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
@@ -105,7 +112,10 @@ def experiment_units(out_dir: Path) -> str:
 
 
 def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
-    """Draw ``horizon_error.png`` from ``results.csv`` (error vs step, one line per series).
+    """Draw the horizon-error chart of one metric from ``results.csv``.
+
+    The default metric (RMSE when present, else the first) goes to ``horizon_error.png``,
+    another one to ``horizon_error_<metric>.png``; see :mod:`forecastab.experiments.charts`.
 
     Args:
         out_dir: The experiment folder.
@@ -117,19 +127,20 @@ def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
     Raises:
         DataError: ``results.csv`` is missing or empty.
     """
-    from forecastab.plotting import plot_grid, plot_horizon_error, save_figure
+    from forecastab.experiments import charts
+    from forecastab.plotting import save_figure
 
     table = read_results(out_dir / RESULTS)
     if table.empty:
         raise DataError(f"'{out_dir / RESULTS}' has no rows to chart; no run has finished yet")
-    metrics = list(dict.fromkeys(table["metric"]))
-    chosen = metric or ("rmse" if "rmse" in metrics else metrics[0])
-    units = experiment_units(out_dir)
-    if table["dataset"].nunique() > 1:
-        fig = plot_grid(table, by="dataset", metric=chosen, units_label=units)
-    else:
-        fig = plot_horizon_error(table, metric=chosen, units_label=units)
-    return save_figure(fig, out_dir / CHART)
+    default = charts.default_metric(table)
+    chosen = metric or default
+    config = charts.saved_config(out_dir)
+    tf = charts.teacher_forcing_strategies(config, list(pd.unique(table["strategy"])))
+    figure = charts.draw_horizon_chart(
+        table, metric=chosen, units=charts.units_label(config, table), tf_strategies=tf
+    )
+    return save_figure(figure, out_dir / charts.chart_name("horizon_error", chosen, default))
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -170,7 +181,13 @@ def _step_table(rows: pd.DataFrame, steps: Sequence[int]) -> pd.DataFrame:
     return table.reset_index()
 
 
-def summary_markdown(table: pd.DataFrame, *, title: str, failures: Sequence[str] = ()) -> str:
+def summary_markdown(
+    table: pd.DataFrame,
+    *,
+    title: str,
+    failures: Sequence[str] = (),
+    config: dict | None = None,
+) -> str:
     """The text of ``summary.md``: per dataset and metric, the tables a reader compares.
 
     For every dataset and metric: free-running error of each model and strategy at a few steps
@@ -181,23 +198,43 @@ def summary_markdown(table: pd.DataFrame, *, title: str, failures: Sequence[str]
         table: A results table (the contract's columns).
         title: The experiment's name.
         failures: One line per failed run.
+        config: The experiment's config, to tell which strategy is teacher forcing.
 
     Returns:
         Markdown text.
     """
+    from forecastab.experiments.headline import answer_lines, teacher_forcing_strategies
+
     lines = [f"# {title}", ""]
+    if not table.empty:
+        tf = teacher_forcing_strategies(config, list(pd.unique(table["strategy"])))
+        metric = "rmse" if "rmse" in set(table["metric"]) else str(table["metric"].iloc[0])
+        units = str(((config or {}).get("evaluation") or {}).get("units", "original"))
+        for (dataset, target), rows in table[table["metric"] == metric].groupby(
+            ["dataset", "target"], sort=True
+        ):
+            answer = answer_lines(
+                rows,
+                metric=metric.upper(),
+                tf_strategies=tf,
+                units="scaled units" if units == "scaled" else "original units",
+            )
+            if answer:
+                where = dataset if table["target"].nunique() == 1 else f"{dataset}, {target}"
+                lines += [f"**The answer on {where}** ({metric.upper()}):", "", *answer, ""]
     lines.append(
         "Values are means over all test origins (and over seeds where there are several); "
         "`mean` averages over every forecast step. Exposure gap = free-running minus "
         "teacher-forced error."
     )
-    for dataset in sorted(table["dataset"].unique()):
-        data_rows = table[table["dataset"] == dataset]
+    several = table["target"].nunique() > 1
+    for (dataset, target), data_rows in table.groupby(["dataset", "target"], sort=True):
         steps = report_steps(int(data_rows["step"].max()))
         for metric in sorted(data_rows["metric"].unique()):
             rows = data_rows[data_rows["metric"] == metric]
             neural = rows[rows["strategy"] != BASELINE]
-            lines += ["", f"## {dataset}: {metric}"]
+            where = f"{dataset}, target {target}" if several else dataset
+            lines += ["", f"## {where}: {metric}"]
             free = neural[neural["mode"] == "free_running"]
             forced = neural[neural["mode"] == "teacher_forced"]
             if not free.empty:
@@ -254,7 +291,16 @@ def write_summary(out_dir: Path) -> Path:
         DataError: ``results.csv`` is missing.
     """
     table = read_results(out_dir / RESULTS)
-    text = summary_markdown(table, title=experiment_title(out_dir), failures=failed_runs(out_dir))
+    config_path = out_dir / RUN_CONFIG
+    config = (
+        yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
+    )
+    text = summary_markdown(
+        table,
+        title=experiment_title(out_dir),
+        failures=failed_runs(out_dir),
+        config=config if isinstance(config, dict) else None,
+    )
     return atomic_write(out_dir / SUMMARY, text)
 
 

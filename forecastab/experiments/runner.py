@@ -509,9 +509,10 @@ def run_experiment(
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(
-        total=len(cells),
-        initial=len(skipped),
+    baselines_run = len(outcomes) - len(skipped)  # already done (or skipped) before the grid
+    bar = tqdm(  # counts every run the final "N run(s) done, M skipped" line counts
+        total=len(cells) + baselines_run,
+        initial=len(skipped) + baselines_run,
         desc=config.name,
         unit="run",
         file=sys.stderr,

@@ -16,6 +16,9 @@ from forecastab.models.lightning import (
 )
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
+from forecastab.quiet import quiet_lightning
+
+quiet_lightning()
 
 __all__ = [
     "NETWORK_CONFIGS",

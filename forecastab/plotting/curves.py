@@ -105,15 +105,27 @@ def check_table(table: pd.DataFrame, *, name: str, extra: tuple[str, ...] = ()) 
         )
     if table.empty:
         raise DataError(f"{name} table is empty; evaluate at least one forecaster first")
-    duplicated = table.duplicated(subset=list(KEY))
+    key = [*KEY, "target"] if "target" in table.columns else list(KEY)
+    duplicated = table.duplicated(subset=key)
     if duplicated.any():
         row = table.loc[duplicated].iloc[0]
-        where = ", ".join(f"{key}={row[key]}" for key in KEY)
+        where = ", ".join(f"{k}={row[k]}" for k in key)
         raise DataError(f"{name} table has more than one row for {where}; keep one row per key")
 
 
+def targets_of(table: pd.DataFrame) -> list[str]:
+    """The target columns a results table holds, in order (``[]`` without a target column)."""
+    return [str(t) for t in pd.unique(table["target"])] if "target" in table.columns else []
+
+
 def select(
-    results: pd.DataFrame, *, metric: str, dataset: str | None, name: str = "results"
+    results: pd.DataFrame,
+    *,
+    metric: str,
+    dataset: str | None,
+    name: str = "results",
+    target: str | None = None,
+    all_targets: bool = False,
 ) -> tuple[pd.DataFrame, str]:
     """The rows of one dataset and one metric, and the dataset's name.
 
@@ -136,6 +148,16 @@ def select(
     elif dataset not in datasets:
         raise DataError(unknown_name("dataset", dataset, datasets))
     rows = results[(results["metric"] == metric) & (results["dataset"] == dataset)]
+    targets = targets_of(rows)
+    if target is not None:
+        if target not in targets:
+            raise DataError(unknown_name("target", target, targets))
+        rows = rows[rows["target"] == target]
+    elif len(targets) > 1 and not all_targets:
+        raise DataError(
+            f"{name} of {dataset} hold {len(targets)} targets ({', '.join(targets)}) in their own "
+            "units; pass target=... or draw them all with plot_grid(results, by='target')"
+        )
     return rows, dataset
 
 
@@ -212,7 +234,8 @@ def _interval_band(
     """Bootstrap bounds over origins matching one single-seed curve, or None if absent."""
     first = rows.iloc[0]
     match = intervals
-    for key in ("dataset", "model", "strategy", "seed", "mode", "metric"):
+    keys = ["dataset", "model", "strategy", "seed", "mode", "metric"]
+    for key in [*keys, "target"] if "target" in rows and "target" in intervals else keys:
         match = match[match[key] == first[key]]
     if match.empty:
         return None

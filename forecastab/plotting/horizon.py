@@ -27,6 +27,7 @@ from forecastab.plotting.curves import (
     metric_name,
     select,
     series_order,
+    targets_of,
     units_suffix,
 )
 from forecastab.plotting.figure import (
@@ -46,8 +47,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-STEP_LABEL = "forecast step (h)"
-GROUPINGS = ("dataset", "model")
+STEP_LABEL = "forecast step (steps ahead)"
+GROUPINGS = ("dataset", "model", "target")
+FREE_RUNNING_LABEL = "evaluated free-running (fed its own predictions)"
+TEACHER_FORCED_LABEL = "evaluated teacher-forced (fed the true values)"
 
 
 class _Palette:
@@ -67,12 +70,13 @@ class _Palette:
         strategies = {s for _, s in pairs}
         self.names: dict[Hashable, str] = {}
         for model, strategy in pairs:
+            # "trained with": a strategy named free_running must not read as an evaluation mode
             if by_strategy or len(models) == 1:
-                name = strategy
+                name = f"trained with {strategy}"
             elif len(strategies) == 1:
                 name = model
             else:
-                name = f"{model} / {strategy}"
+                name = f"{model} trained with {strategy}"
             self.names.setdefault(self.key(model, strategy), name)
         self.colours = series_colours(list(self.names))
         self.baselines = {
@@ -184,7 +188,7 @@ def _legend_entries(
             Line2D([], [], color="0.1", linewidth=1.5, linestyle="-"),
             Line2D([], [], color="0.1", linewidth=1.5, linestyle="--"),
         ]
-        labels += ["free-running evaluation", "teacher-forced evaluation"]
+        labels += [FREE_RUNNING_LABEL, TEACHER_FORCED_LABEL]
     for band_label in dict.fromkeys(c.band_label for c in curves if c.band_label):
         handles.append(Patch(facecolor="0.5", alpha=0.35, linewidth=0))
         labels.append(band_label)
@@ -228,6 +232,7 @@ def plot_horizon_error(
     intervals: pd.DataFrame | None = None,
     units_label: str | None = None,
     band: str = "range",
+    target: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Error by forecast step: how forecast errors compound over the horizon.
@@ -249,6 +254,7 @@ def plot_horizon_error(
             any text such as ``"sunspot number"``; None leaves units out.
         band: Spread over seeds: ``"range"`` (min to max), ``"std"`` (mean ± 1 sd) or
             ``"none"``.
+        target: Which target column, for tables with a ``target`` column of several.
         ax: Axes to draw on; a new figure one paper column wide when None.
 
     Returns:
@@ -256,9 +262,9 @@ def plot_horizon_error(
 
     Raises:
         DataError: For a malformed table, an unknown metric, dataset or band, or a table of
-            several datasets without ``dataset``.
+            several datasets without ``dataset`` (or several targets without ``target``).
     """
-    rows, dataset = select(results, metric=metric, dataset=dataset)
+    rows, dataset = select(results, metric=metric, dataset=dataset, target=target)
     curves = horizon_curves(rows, band=band, intervals=intervals)
     name = metric_name(metric)
     fig, ax = _single_panel(
@@ -266,7 +272,7 @@ def plot_horizon_error(
         rows,
         ax=ax,
         ylabel=f"{name}{units_suffix(units_label)}",
-        title=f"{dataset}: {name} by forecast step",
+        title=f"{dataset}{f' {target}' if target else ''}: {name} by forecast step",
         mode_key=True,
     )
     _set_error_limits(ax, curves)
@@ -280,6 +286,7 @@ def plot_exposure_gap(
     dataset: str | None = None,
     units_label: str | None = None,
     band: str = "range",
+    target: str | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Exposure gap by forecast step: free-running minus teacher-forced error.
@@ -293,6 +300,7 @@ def plot_exposure_gap(
         dataset: Which dataset; may be None when the table holds only one.
         units_label: Units of the errors (see :func:`plot_horizon_error`).
         band: Spread over seeds of the per-seed gap: ``"range"``, ``"std"`` or ``"none"``.
+        target: Which target column, for tables with a ``target`` column of several.
         ax: Axes to draw on; a new figure one paper column wide when None.
 
     Returns:
@@ -301,7 +309,7 @@ def plot_exposure_gap(
     Raises:
         DataError: For a malformed table or when no model/strategy was evaluated in both modes.
     """
-    rows, dataset = select(results, metric=metric, dataset=dataset)
+    rows, dataset = select(results, metric=metric, dataset=dataset, target=target)
     curves = gap_curves(rows, band=band)
     if not curves:
         raise DataError(
@@ -314,7 +322,7 @@ def plot_exposure_gap(
         rows,
         ax=ax,
         ylabel=f"{name} gap{units_suffix(units_label)}",
-        title=f"{dataset}: free running − teacher forced",
+        title=f"{dataset}{f' {target}' if target else ''}: free running − teacher forced",
         mode_key=False,
     )
     ax.axhline(0.0, color="0.2", linewidth=0.8, zorder=1)
@@ -333,16 +341,18 @@ def plot_grid(
     band: str = "range",
     axes: Sequence[Axes] | None = None,
 ) -> Figure:
-    """Small multiples of :func:`plot_horizon_error`: one panel per dataset or per model.
+    """Small multiples of :func:`plot_horizon_error`: one panel per dataset, model or target.
 
     Colours and line styles mean the same in every panel and one legend below the grid
-    explains them. Panels by model hold that model's strategies plus the baselines.
+    explains them. Panels by model hold that model's strategies plus the baselines; panels by
+    target (the columns of a multi-target series, each in its own units) hold everything.
 
     Args:
         results: Tidy results table.
-        by: ``"dataset"`` or ``"model"``.
+        by: ``"dataset"``, ``"model"`` or ``"target"``.
         metric: Which metric to draw.
-        dataset: With ``by="model"``, which dataset (may be None when there is only one).
+        dataset: With ``by="model"`` or ``"target"``, which dataset (may be None when there is
+            only one).
         ncols: Most panels per row; rows are balanced (4 panels with ``ncols=3`` make a
             2 x 2 grid). With a 2-D array of ``axes`` its shape decides.
         intervals: Optional bootstrap intervals over origins (see :func:`plot_horizon_error`).
@@ -367,6 +377,14 @@ def plot_grid(
         panels = [select(results, metric=metric, dataset=d)[0] for d in names]
         title = f"{metric_name(metric)} by forecast step"
         palette = _Palette(series_order(results), baseline_order(results))
+    elif by == "target":
+        rows, dataset = select(results, metric=metric, dataset=dataset, all_targets=True)
+        names = targets_of(rows)
+        if not names:
+            raise DataError("results have no 'target' column; use by='dataset' or by='model'")
+        panels = [rows[rows["target"] == t] for t in names]
+        title = f"{dataset}: {metric_name(metric)} by forecast step, per target"
+        palette = _Palette(series_order(rows), baseline_order(rows))
     else:
         rows, dataset = select(results, metric=metric, dataset=dataset)
         names = [m for m in dict.fromkeys(m for m, _ in series_order(rows))]

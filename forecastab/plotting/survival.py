@@ -119,6 +119,6 @@ def plot_prefix_survival(
     if isinstance(locator, MaxNLocator):  # leave a caller's own tick locator alone
         locator.set_params(integer=True)
     title = "prefix survival" + (f" (τ = {tau:g})" if tau is not None else "")
-    style_axes(ax, xlabel="forecast step (h)", ylabel="P(steps 1..h within τ)", title=title)
+    style_axes(ax, xlabel="forecast step h (steps ahead)", ylabel="P(steps 1..h within τ)", title=title)
     add_legend(fig, ax, handles, labels, owns_figure=owns_figure, ncols=ncols)
     return fig

@@ -45,6 +45,11 @@ def regular_csv(rows: int = 200) -> str:
             "series.csv: column 'y' has a non-numeric value 'abc' at row 1 (line 3 of the file); 2 such value(s) in all: fix them or choose numeric target columns",
         ),
         (
+            "date,y\n\n2021-01-01,1\n\n\n2021-01-02,abc\n",  # pandas skips the blank lines
+            {"time_column": "date", "target": "y"},
+            "series.csv: column 'y' has a non-numeric value 'abc' at row 1 (line 6 of the file); 1 such value(s) in all: fix them or choose numeric target columns",
+        ),
+        (
             "date,y\n2021-01-01,1\n2021-01-02,\n2021-01-03,inf\n",
             {"time_column": "date", "target": "y"},
             "series.csv: 2 missing or infinite value(s) (NaN or +/-inf), the first in column 'y' at row 1; set fill_missing: interpolate | ffill | drop",
@@ -147,7 +152,11 @@ def test_numeric_time_column_and_several_targets(tmp_path):
         ),
         (
             {"context_length": 150, "horizon": 30, "split": {"train": 0.7, "test": 0.3}},
-            "series of 200 rows is too short for context 150 + horizon 30 with split train 0.7/test 0.3: it needs at least 258 rows; use a shorter context or horizon, or more data",
+            "series of 200 rows is too short for context 150 + horizon 30 with split train 0.7/test 0.3: it needs at least 258 rows; no horizon fits with context 150, or use a shorter context, or more data",
+        ),
+        (
+            {"context_length": 100, "horizon": 50, "split": {"train": 0.7, "test": 0.3}},
+            "series of 200 rows is too short for context 100 + horizon 50 with split train 0.7/test 0.3: it needs at least 215 rows; the longest horizon that fits is 40, or use a shorter context, or more data",
         ),
         (
             {"context_length": 10, "horizon": 5, "split": "informer"},

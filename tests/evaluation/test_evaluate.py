@@ -14,7 +14,7 @@ from forecastab.evaluation.evaluate import INTERVAL_COLUMNS, TABLE_COLUMNS
 
 
 def slow_per_step(forecaster, data, mode: str, units: str) -> dict[str, np.ndarray]:
-    """MAE and RMSE per step, one origin at a time, with explicit slicing."""
+    """MAE and RMSE per step and target column ``(C, H)``, one origin at a time."""
     L, H = data.context_length, data.horizon
     absolute, squared = [], []
     for t in data.origins("test"):
@@ -29,14 +29,14 @@ def slow_per_step(forecaster, data, mode: str, units: str) -> dict[str, np.ndarr
         else:
             forecast, truth = scaled, data.values[t + 1 : t + H + 1]
         error = np.asarray(forecast, dtype=np.float64) - truth  # (H, C)
-        absolute.append(np.abs(error).mean(axis=1))
-        squared.append((error**2).mean(axis=1))
+        absolute.append(np.abs(error).T)  # (C, H)
+        squared.append((error**2).T)  # (C, H)
     return {"mae": np.mean(absolute, axis=0), "rmse": np.sqrt(np.mean(squared, axis=0))}
 
 
-def values_of(table: pd.DataFrame, mode: str, metric: str) -> np.ndarray:
+def values_of(table: pd.DataFrame, mode: str, metric: str, target: str = "x0") -> np.ndarray:
     rows = table[(table["mode"] == mode) & (table["metric"] == metric)]
-    return rows.sort_values("step")["value"].to_numpy()
+    return rows[rows["target"] == target].sort_values("step")["value"].to_numpy()
 
 
 @pytest.mark.parametrize("units", ["original", "scaled"])
@@ -45,9 +45,10 @@ def test_batched_evaluation_equals_a_slow_per_origin_loop(standin_data, drift, u
     result = evaluate(drift, standin_data, modes=(mode,), units=units)
     expected = slow_per_step(drift, standin_data, mode, units)
     for metric in ("mae", "rmse"):
-        np.testing.assert_allclose(
-            values_of(result.table, mode, metric), expected[metric], rtol=1e-5
-        )
+        for column, target in enumerate(standin_data.target_columns):
+            np.testing.assert_allclose(
+                values_of(result.table, mode, metric, target), expected[metric][column], rtol=1e-5
+            )
 
 
 def test_table_is_tidy_with_the_contract_columns(standin_data, drift):
@@ -61,7 +62,7 @@ def test_table_is_tidy_with_the_contract_columns(standin_data, drift):
     table = result.table
     assert list(table.columns) == TABLE_COLUMNS
     H, N = standin_data.horizon, len(standin_data.origins("test"))
-    assert len(table) == 2 * 5 * H
+    assert len(table) == 2 * 5 * 2 * H  # modes x metrics x targets x steps
     assert set(table["step"]) == set(range(1, H + 1))
     assert table[["dataset", "model", "strategy", "seed"]].drop_duplicates().values.tolist() == [
         ["standin", "drift", "teacher_forcing", 3]
@@ -73,9 +74,11 @@ def test_table_is_tidy_with_the_contract_columns(standin_data, drift):
     # teacher forced, the drift forecaster is the one-step naive forecast: its step-1 MAE is
     # the mean |y_t - y_{t-1}| over the targets of step 1, rows 200 .. 300-H
     raw = standin_data.raw_values
-    assert values_of(table, "teacher_forced", "mae")[0] == pytest.approx(
-        np.abs(raw[200 : 300 - H + 1] - raw[199 : 299 - H + 1]).mean(), rel=1e-5
-    )
+    for column, target in enumerate(standin_data.target_columns):
+        assert values_of(table, "teacher_forced", "mae", target)[0] == pytest.approx(
+            np.abs(raw[200 : 300 - H + 1, column] - raw[199 : 299 - H + 1, column]).mean(),
+            rel=1e-5,
+        )
 
 
 def test_scaled_units_divide_the_original_errors_by_the_training_std(standin_data, drift):
@@ -128,7 +131,7 @@ def test_bootstrap_intervals_bracket_the_value_and_are_seeded(standin_data, drif
     again = evaluate(drift, standin_data, n_bootstrap=200, seed=1).intervals
     other = evaluate(drift, standin_data, n_bootstrap=200, seed=2).intervals
     assert list(first.columns) == INTERVAL_COLUMNS
-    assert len(first) == 2 * standin_data.horizon
+    assert len(first) == 2 * 2 * standin_data.horizon  # metrics x targets x steps
     assert (first["lower"] <= first["value"]).all() and (first["value"] <= first["upper"]).all()
     assert (first["lower"] < first["upper"]).all()
     pd.testing.assert_frame_equal(first, again)
@@ -183,6 +186,9 @@ def test_real_window_data_module(drift):
     )
     origins = data.origins("test")
     assert result.origins.tolist() == origins.tolist()
-    expected = slow_per_step(drift, data, "free_running", "original")["mae"]
-    np.testing.assert_allclose(values_of(result.table, "free_running", "mae"), expected, rtol=1e-5)
+    expected = slow_per_step(drift, data, "free_running", "original")["mae"][0]
+    (target,) = data.target_columns
+    np.testing.assert_allclose(
+        values_of(result.table, "free_running", "mae", target), expected, rtol=1e-5
+    )
     assert set(result.table["dataset"]) == {data.name}

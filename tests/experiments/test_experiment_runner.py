@@ -20,7 +20,7 @@ from forecastab.experiments.config import validate_config
 from forecastab.experiments.executors import RAY_MISSING, RayExecutor
 from forecastab.experiments.runner import run_experiment
 
-COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "step", "metric", "value"]
+COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "target", "step", "metric", "value"]
 
 
 def test_grid_writes_the_output_contract(tmp_path: Path, make_config: Callable[..., dict]) -> None:
