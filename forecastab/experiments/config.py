@@ -23,14 +23,17 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from forecastab.errors import ConfigError, ForecastabError, nearest, unknown_name
+from forecastab.strategies import DEFAULT_METHOD, METHODS, strategy_from_spec
+from forecastab.teacher_forcing.rollout import SAMPLING_MODES
 
 MODES = ("free_running", "teacher_forced")
-SAMPLINGS = ("per_step", "per_sequence", "prefix", "two_pass")
+SAMPLINGS = SAMPLING_MODES
 
 
 class _Strict(BaseModel):
@@ -110,20 +113,60 @@ class ModelSpec(BaseModel):
         return self.model_dump(exclude={"strategies"})
 
 
-class StrategyConfig(_Strict):
-    """How a model is trained: a teacher-forcing-ratio schedule and a sampling mode."""
+class _StrategyEntry(_Strict):
+    """How a model is trained: a strategy ``method`` (default ``scheduled_sampling``) and its
+    parameters under a key of the same name; scheduled sampling's ``teacher_forcing`` schedule,
+    ``sampling`` mode and ``detach`` may also sit at the top, as in files written before
+    strategy methods existed. The whole entry is checked by ``strategy_from_spec``.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    teacher_forcing: dict[str, Any]
-    sampling: Literal["per_step", "per_sequence", "prefix", "two_pass"] = "per_step"
+    method: Literal[METHODS] = DEFAULT_METHOD  # type: ignore[valid-type]
+    teacher_forcing: dict[str, Any] | None = None
+    sampling: Literal[SAMPLINGS] | None = None  # type: ignore[valid-type]
+    detach: bool | None = None
 
     @field_validator("teacher_forcing")
     @classmethod
-    def _valid_schedule(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _valid_schedule(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         from forecastab.teacher_forcing.schedules import schedule_from_spec
 
-        schedule_from_spec(value)  # raises ConfigError naming the bad schedule or key
+        if value is not None:
+            schedule_from_spec(value)  # raises ConfigError naming the bad schedule or key
         return value
+
+    @model_validator(mode="after")
+    def _valid_strategy(self) -> _StrategyEntry:
+        if self.method == DEFAULT_METHOD and self.spec().get("teacher_forcing") is None and not (
+            self.spec().get(DEFAULT_METHOD) or {}
+        ).get("teacher_forcing"):
+            raise ValueError(
+                "missing key 'teacher_forcing' (the ratio schedule, e.g. "
+                "{schedule: constant, ratio: 1.0}); or set another 'method'"
+            )
+        strategy_from_spec(self.spec())  # one line naming the bad method, key or value
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The entry as ``forecastab.strategies.strategy_from_spec`` takes it (nulls left out)."""
+        return self.model_dump(mode="json", exclude={"name"}, exclude_none=True)
+
+    def resolved(self) -> dict[str, Any]:
+        """What a run folder records of the strategy: the keys given, scheduled sampling's
+        ``sampling`` filled in (so folders written before strategy methods still match)."""
+        entry = self.model_dump(mode="json", exclude_none=True, exclude_unset=True)
+        if self.method == DEFAULT_METHOD and DEFAULT_METHOD not in entry:
+            entry.setdefault("sampling", "per_step")
+        return entry
+
+
+# One optional key per registered method, so that a typo among them names the nearest one.
+StrategyConfig = create_model(
+    "StrategyConfig",
+    __base__=_StrategyEntry,
+    __doc__=_StrategyEntry.__doc__,
+    **{method: (dict[str, Any] | None, None) for method in METHODS},  # type: ignore[call-overload]
+)
 
 
 class EarlyStoppingConfig(_Strict):
@@ -393,21 +436,29 @@ def validate_config(raw: Any) -> ExperimentConfig:
 
 
 def _check_specs(config: ExperimentConfig) -> None:
-    """Build every model and baseline once so an unknown type or key fails before training."""
+    """Build every model (with each of its strategies) and every baseline once, so that an
+    unknown type or key, or a strategy that cannot train a model, fails before training."""
     from forecastab.baselines import baseline_from_spec
     from forecastab.experiments.runner import baseline_name, baseline_spec
     from forecastab.models import model_from_spec
 
     for i, spec in enumerate(config.models):
+        sizes = dict(
+            context_length=config.data.context_length, horizon=config.data.horizons[0], n_targets=1
+        )
         try:
-            model_from_spec(
-                spec.options(),
-                context_length=config.data.context_length,
-                horizon=config.data.horizons[0],
-                n_targets=1,
-            )
+            model_from_spec(spec.options(), **sizes)
         except ForecastabError as error:
             raise ConfigError(f"models[{i}] ({spec.name}): {error}") from None
+        for strategy in config.strategies:
+            if spec.strategies is not None and strategy.name not in spec.strategies:
+                continue
+            try:
+                model_from_spec(spec.options(), **sizes, strategy=strategy.spec())
+            except ForecastabError as error:
+                raise ConfigError(
+                    f"models[{i}] ({spec.name}) with strategy '{strategy.name}': {error}"
+                ) from None
     names = [baseline_name(spec) for spec in config.baselines]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -143,7 +143,7 @@ def _cell_config_text(cell: RunCell) -> str:
     run = {
         "experiment": cell.config.name,
         "model": cell.model_spec.options(),
-        "strategy": cell.strategy_config.model_dump(mode="json"),
+        "strategy": cell.strategy_config.resolved(),
         "seed": cell.seed,
         "horizon": cell.horizon,
     }
@@ -229,9 +229,6 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint
 
-    from forecastab.teacher_forcing import TeacherForcingScheduler
-    from forecastab.teacher_forcing.schedules import schedule_from_spec
-
     trainer_config = cell.config.trainer
     monitor = "val_loss_free_running" if has_validation else None
     checkpoint = ModelCheckpoint(
@@ -242,8 +239,8 @@ def _trainer(cell: RunCell, has_validation: bool) -> tuple[Any, Any]:
         save_top_k=1,
         enable_version_counter=False,
     )
-    schedule = schedule_from_spec(cell.strategy_config.teacher_forcing)
-    callbacks: list[Any] = [TeacherForcingScheduler(schedule), checkpoint]
+    # the strategy's own callbacks (its ratio schedule) come from the module itself
+    callbacks: list[Any] = [checkpoint]
     early = trainer_config.early_stopping
     if early is not None and has_validation:
         callbacks.append(
@@ -331,15 +328,14 @@ def _train_and_evaluate(cell: RunCell) -> None:
     config = cell.config
     pl.seed_everything(cell.seed, workers=True, verbose=False)
     datamodule = build_datamodule(config, cell.horizon, cell.seed)
-    strategy = cell.strategy_config
     module = model_from_spec(
         cell.model_spec.options(),
         context_length=config.data.context_length,
         horizon=cell.horizon,
         n_targets=datamodule.n_targets,
-        sampling=strategy.sampling,
+        strategy=cell.strategy_config.spec(),
     )
-    module.strategy_spec = strategy.model_dump(mode="json")  # saved in the checkpoint
+    module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
     trainer.fit(module, datamodule=datamodule)

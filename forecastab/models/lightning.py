@@ -1,9 +1,11 @@
 """The Lightning wrapper: one thin ``ForecastModule`` around any forecasting network.
 
-The module holds a plain network (recurrent, transformer or direct), trains it through the one
-rollout loop at the current teacher forcing ratio (which a ``TeacherForcingScheduler`` callback
-sets), validates it both free-running and teacher-forced, and forecasts through the uniform
-``predict_origins`` interface the evaluation calls.
+The module holds a plain network (recurrent, transformer or direct) and a training strategy
+(:mod:`forecastab.strategies`) that it delegates training to: by default scheduled sampling
+through the one rollout loop at the current teacher forcing ratio (which a
+``TeacherForcingScheduler`` callback sets). It validates the network both free-running and
+teacher-forced, and forecasts through the uniform ``predict_origins`` interface the evaluation
+calls.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from forecastab.data.windows import window_view
 from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.forecasting import predict_frame
 from forecastab.models.direct import DirectConfig, DirectNetwork
-from forecastab.models.distributions import Distribution, rollout_loss
+from forecastab.models.distributions import Distribution
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
+from forecastab.strategies import Strategy, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 from forecastab.teacher_forcing.sampled import sample_paths, seeded
 
@@ -108,15 +111,20 @@ class ForecastModule(pl.LightningModule):
             (1 for a forecast before any fit). A given value that the data contradicts is a
             ConfigError before training.
         learning_rate: Adam's learning rate.
-        sampling: how training flips the teacher forcing coins (see
-            :func:`forecastab.teacher_forcing.rollout`).
+        strategy: how it is trained: a :class:`~forecastab.strategies.Strategy` or its spec
+            (``{"method": "noise_injection", "noise_injection": {"std": 0.1}}``, as in YAML);
+            None is scheduled sampling with ``sampling`` at ``teacher_forcing_ratio``.
+        sampling: how scheduled sampling flips the teacher forcing coins (see
+            :func:`forecastab.teacher_forcing.rollout`) when no ``strategy`` is given; None
+            is ``per_step``.
         teacher_forcing_ratio: the ratio training starts with; a ``TeacherForcingScheduler``
-            callback updates it during training.
+            callback (the strategy's, or one of your own) updates it during training.
         name: the model's name in results; defaults to ``gru``/``lstm``/``transformer``/
             ``direct_<cell>``.
 
     Raises:
-        ConfigError: an invalid size, learning rate, sampling mode or ratio.
+        ConfigError: an invalid size, learning rate, sampling mode, ratio or strategy, or a
+            strategy that cannot train this network.
 
     >>> module = ForecastModule(RNNConfig(hidden_size=8), context_length=10, horizon=4)
     >>> module.name, module.supported_modes, module.monitor
@@ -136,7 +144,8 @@ class ForecastModule(pl.LightningModule):
         horizon: int,
         n_targets: int | None = None,
         learning_rate: float = 1e-3,
-        sampling: str = "per_step",
+        strategy: Strategy | Mapping[str, Any] | None = None,
+        sampling: str | None = None,
         teacher_forcing_ratio: float = 1.0,
         name: str | None = None,
     ) -> None:
@@ -153,8 +162,9 @@ class ForecastModule(pl.LightningModule):
                 raise ConfigError(f"{key} must be a positive integer, got {value!r}")
         if not learning_rate > 0:
             raise ConfigError(f"learning_rate must be positive, got {learning_rate!r}")
-        if sampling not in SAMPLING_MODES:
+        if sampling is not None and sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
+        strategy = _strategy(strategy, sampling)
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
             raise ConfigError(
                 f"teacher_forcing_ratio must lie in [0, 1], got {teacher_forcing_ratio!r}"
@@ -167,7 +177,7 @@ class ForecastModule(pl.LightningModule):
                 "horizon": horizon,
                 "n_targets": n_targets,
                 "learning_rate": learning_rate,
-                "sampling": sampling,
+                "strategy": strategy.spec(),
                 "teacher_forcing_ratio": teacher_forcing_ratio,
                 "name": name,
             }
@@ -180,11 +190,27 @@ class ForecastModule(pl.LightningModule):
         self.horizon = horizon
         self.n_targets = n_targets
         self.learning_rate = learning_rate
-        self.sampling = sampling
         self.teacher_forcing_ratio = float(teacher_forcing_ratio)
         self.name = name or _default_name(config)
         self.data_spec: DataSpec | None = None  # set at fit time from the data module
         self.strategy_spec: dict[str, Any] | None = None  # set by the experiment runner
+        strategy.attach(self)
+        self.strategy = strategy
+
+    @property
+    def sampling(self) -> str | None:
+        """The sampling mode of a scheduled-sampling strategy (None for other methods)."""
+        return getattr(self.strategy.config, "sampling", None)
+
+    @property
+    def automatic_optimization(self) -> bool:
+        """False when the strategy steps its own optimizers (Lightning manual optimization)."""
+        return self.strategy.automatic_optimization
+
+    @automatic_optimization.setter
+    def automatic_optimization(self, value: bool) -> None:
+        if value != self.strategy.automatic_optimization:
+            raise ConfigError("the strategy decides automatic_optimization; choose another method")
 
     # -- self-contained checkpoints (forecastab.checkpoints) ---------------------------------
 
@@ -213,6 +239,9 @@ class ForecastModule(pl.LightningModule):
         self.n_targets = n_targets
         self.hparams["n_targets"] = n_targets
         self.n_targets_given = True
+        # a fresh strategy sizes its own modules (a discriminator) for the resized network
+        self.strategy = strategy_from_spec(self.strategy.spec())
+        self.strategy.attach(self)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = checkpoint_entry(self)
@@ -261,19 +290,14 @@ class ForecastModule(pl.LightningModule):
 
     # -- training -------------------------------------------------------------------------
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        context, targets = batch
-        out = rollout(
-            self.network,
-            context,
-            self.horizon,
-            targets=targets,
-            ratio=self.teacher_forcing_ratio,
-            sampling=self.sampling,
-        )
-        loss = rollout_loss(self.network, out, targets)  # MSE, or the NLL of a distribution head
-        self.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=len(context))
-        return loss
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
+        return self.strategy.training_step(self, batch, batch_idx)
+
+    def on_train_epoch_start(self) -> None:
+        self.strategy.on_train_epoch_start(self)
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        return self.strategy.callbacks()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_losses("val", batch)
@@ -310,8 +334,8 @@ class ForecastModule(pl.LightningModule):
         context = batch[0] if isinstance(batch, list | tuple) else batch
         return self._forecast(context, self.horizon)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.learning_rate)
+    def configure_optimizers(self) -> Any:
+        return self.strategy.configure_optimizers(self)
 
     # -- forecasting ----------------------------------------------------------------------
 
@@ -496,13 +520,27 @@ class ForecastModule(pl.LightningModule):
             )
 
 
+def _strategy(strategy: Strategy | Mapping[str, Any] | None, sampling: str | None) -> Strategy:
+    """The strategy object of ``ForecastModule``'s arguments (a spec is built from the registry)."""
+    if strategy is None:
+        return strategy_from_spec({"sampling": sampling or "per_step"})
+    if sampling is not None:
+        raise ConfigError(
+            "give the sampling mode inside the strategy ({sampling: ...}), not beside it"
+        )
+    if isinstance(strategy, Strategy):
+        return strategy
+    return strategy_from_spec(strategy)
+
+
 def model_from_spec(
     spec: Mapping[str, Any],
     *,
     context_length: int,
     horizon: int,
     n_targets: int,
-    sampling: str = "per_step",
+    sampling: str | None = None,
+    strategy: Strategy | Mapping[str, Any] | None = None,
 ) -> ForecastModule:
     """The forecaster a YAML model entry describes.
 
@@ -512,7 +550,8 @@ def model_from_spec(
         context_length: ``L`` of the data it will see.
         horizon: ``H`` it forecasts.
         n_targets: ``C``, target columns.
-        sampling: how training flips the teacher forcing coins.
+        sampling: how scheduled sampling flips the coins (when no ``strategy`` is given).
+        strategy: how it is trained: a strategy or its spec (a YAML strategy entry).
 
     Returns:
         An untrained :class:`ForecastModule`.
@@ -558,6 +597,7 @@ def model_from_spec(
         horizon=horizon,
         n_targets=n_targets,
         learning_rate=learning_rate,
+        strategy=strategy,
         sampling=sampling,
         name=name,
     )

@@ -132,8 +132,11 @@ def rollout(
     mask = _teacher_mask(batch_size, horizon, ratio, sampling, generator, context.device)
     if sampling == "two_pass":
         return _two_pass(net, context, targets, mask, return_hidden, feed, draw)
-    if ratio == 1.0 and feed is None and not return_hidden:
+    if ratio == 1.0 and feed is None:
         # Every input is the truth: one parallel pass computes the same thing as the loop.
+        if return_hidden:
+            output, hidden = net.teacher_forced(context, targets, return_hidden=True)
+            return _whole(distribution, output, mask, hidden, draw)
         return _whole(distribution, net.teacher_forced(context, targets), mask, None, draw)
 
     state = net.encode(context)

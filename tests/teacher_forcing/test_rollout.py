@@ -210,6 +210,11 @@ def test_hidden_states(net, windows, sampling):
     assert out.hidden.shape == (B, H, width)
     _, hidden = net.teacher_forced(context, targets, return_hidden=True)
     torch.testing.assert_close(out.hidden, hidden, atol=1e-6, rtol=0)
+    # the step-by-step loop (an identity feed hook forces it) gives the same hidden states
+    looped = rollout(
+        net, context, H, targets=targets, ratio=1.0, return_hidden=True, feed=lambda y, t, s: y
+    )
+    torch.testing.assert_close(looped.hidden, hidden, atol=1e-6, rtol=0)
     assert rollout(net, context, H).hidden is None
 
 

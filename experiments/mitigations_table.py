@@ -1,0 +1,151 @@
+"""The mitigation experiment's table and chart, with the hidden-state MMD of every run.
+
+Reads the output folders of ``forecastab run experiments/mitigations.yaml`` (and its Lorenz
+twin), averages each run's RMSE over the horizon per mode, computes the per-step MMD^2 between
+the decoder's teacher-forced and free-running hidden states on the test windows (the existing
+``hidden_state_shift`` diagnostic, on each run's checkpoint), and prints one markdown table per
+dataset (mean +/- std over seeds) plus the cut in free-running RMSE against teacher forcing and
+professor forcing's MMD reduction. Draws ``experiments/results/mitigations.png``.
+
+    python experiments/mitigations_table.py runs/mitigations runs/mitigations_lorenz
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from forecastab.evaluation.diagnostics import hidden_state_shift
+from forecastab.experiments import validate_config
+from forecastab.experiments.runner import build_datamodule
+from forecastab.models import ForecastModule
+
+CHART = Path(__file__).parent / "results" / "mitigations.png"
+
+
+def run_table(out_dir: Path, max_samples: int) -> pd.DataFrame:
+    """One row per (dataset, model, strategy, seed): FR and TF RMSE over the horizon, MMD^2."""
+    config = validate_config(yaml.safe_load((out_dir / "config.yaml").read_text()))
+    results = pd.read_csv(out_dir / "results.csv")
+    results = results[(results["metric"] == "rmse") & (results["strategy"] != "baseline")]
+    means = (
+        results.groupby(["dataset", "model", "strategy", "seed", "mode"])["value"]
+        .mean()
+        .unstack("mode")
+        .reset_index()
+    )
+    datamodule = build_datamodule(config, config.data.horizons[0], config.seeds[0])
+    contexts, targets = datamodule.windows("test")
+    mmd = []
+    for row in means.itertuples():
+        checkpoint = out_dir / "runs" / f"{row.model}__{row.strategy}__seed{row.seed}"
+        module = ForecastModule.load_from_checkpoint(
+            checkpoint / "checkpoints" / "model.ckpt", map_location="cpu"
+        )
+        shift = hidden_state_shift(module, contexts, targets, max_samples=max_samples, seed=0)
+        mmd.append(float(shift["mmd2"].mean()))
+    means["mmd2"] = mmd
+    means["gap"] = means["free_running"] - means["teacher_forced"]
+    return means
+
+
+def _cell(values: pd.Series) -> str:
+    return (
+        f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
+        if len(values) > 1
+        else f"{values.mean():.4f}"
+    )
+
+
+def markdown(runs: pd.DataFrame) -> str:
+    """Per dataset: a table of mean ± std over seeds, then the two headline ratios."""
+    lines = []
+    for dataset, rows in runs.groupby("dataset"):
+        seeds = sorted(rows["seed"].unique())
+        lines += [
+            f"**{dataset}**, GRU, RMSE in scaled units averaged over the horizon, "
+            f"seeds {', '.join(map(str, seeds))} (mean ± std over seeds); MMD² between "
+            "teacher-forced and free-running decoder states on the test windows, mean over steps",
+            "",
+            "| strategy | free-running | teacher-forced | exposure gap | hidden-state MMD² |",
+            "|---|---|---|---|---|",
+        ]
+        order = rows.groupby("strategy")["free_running"].mean().sort_values().index
+        for strategy in order:
+            own = rows[rows["strategy"] == strategy]
+            lines.append(
+                f"| {strategy} | {_cell(own['free_running'])} | {_cell(own['teacher_forced'])} "
+                f"| {_cell(own['gap'])} | {_cell(own['mmd2'])} |"
+            )
+        fr = rows.groupby("strategy")["free_running"].mean()
+        mmd = rows.groupby("strategy")["mmd2"].mean()
+        if "teacher_forcing" in fr:
+            best = fr.drop("teacher_forcing").idxmin()
+            cut = 1 - fr[best] / fr["teacher_forcing"]
+            lines += ["", f"Best free-running: {best}, {cut:.1%} below teacher forcing."]
+            for strategy in fr.index.drop("teacher_forcing"):
+                lines.append(
+                    f"- {strategy}: free-running RMSE {1 - fr[strategy] / fr['teacher_forcing']:+.1%} "
+                    f"cut, MMD² {1 - mmd[strategy] / mmd['teacher_forcing']:+.1%} cut vs teacher forcing"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(runs: pd.DataFrame, path: Path) -> Path:
+    """Free-running RMSE and hidden-state MMD² per strategy (bars: mean, whiskers: std)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted(runs["dataset"].unique())
+    fig, axes = plt.subplots(len(datasets), 2, figsize=(11, 3.4 * len(datasets)), squeeze=False)
+    for row, dataset in zip(axes, datasets, strict=True):
+        rows = runs[runs["dataset"] == dataset]
+        stats = rows.groupby("strategy")[["free_running", "mmd2"]].agg(["mean", "std"])
+        stats = stats.sort_values(("free_running", "mean"))
+        names = list(stats.index)
+        colours = ["tab:red" if n == "teacher_forcing" else "tab:blue" for n in names]
+        for ax, column, label in (
+            (row[0], "free_running", "free-running RMSE (scaled)"),
+            (row[1], "mmd2", "hidden-state MMD² (TF vs FR)"),
+        ):
+            ax.barh(
+                names,
+                stats[(column, "mean")],
+                xerr=stats[(column, "std")].fillna(0),
+                color=colours,
+                capsize=3,
+            )
+            ax.invert_yaxis()
+            ax.set_xlabel(label)
+            ax.set_title(f"{dataset}: {label}")
+            ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out_dirs", nargs="+", type=Path)
+    parser.add_argument("--max-samples", type=int, default=300)
+    parser.add_argument("--chart", type=Path, default=CHART)
+    args = parser.parse_args(argv)
+    runs = pd.concat([run_table(d, args.max_samples) for d in args.out_dirs], ignore_index=True)
+    print(markdown(runs))
+    print(f"chart: {chart(runs, args.chart)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    sys.exit(main())

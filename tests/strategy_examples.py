@@ -1,0 +1,29 @@
+"""One quick-training spec per registered strategy method, shared by the strategy tests and the
+forecaster contract test (importable because tests/ holds the root conftest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "scheduled_sampling": {
+        "teacher_forcing": {"schedule": "linear", "k": 1.0, "c": 0.3},
+        "sampling": "per_step",
+    },
+    "noise_injection": {"noise_injection": {"std": 0.1, "context": True}},
+    "data_as_demonstrator": {"data_as_demonstrator": {"warmup_epochs": 1, "every": 1}},
+    "generalized_teacher_forcing": {
+        "generalized_teacher_forcing": {"alpha": "adaptive", "update_every": 2}
+    },
+    "professor_forcing": {
+        "professor_forcing": {"weight": 1.0, "discriminator_hidden": 8, "pass_above": 0.0}
+    },
+}
+"""method -> a spec that exercises the method within two short epochs."""
+
+
+def example(method: str) -> dict[str, Any]:
+    """The example spec of ``method``, with its ``method`` key."""
+    if method not in EXAMPLES:
+        raise KeyError(f"add an example spec for strategy method '{method}' to {__file__}")
+    return {"method": method, **EXAMPLES[method]}
