@@ -34,7 +34,6 @@ from forecastab.evaluation.probabilistic import (
     DEFAULT_QUANTILES,
     PROBABILISTIC_METRICS,
     Predictive,
-    column_of,
     predictive_distribution,
     probabilistic_metrics,
 )
@@ -332,12 +331,10 @@ def evaluate(
             if distribution is not None:
                 results.update(
                     probabilistic_metrics(
-                        column_of(distribution, part),
-                        targets[..., part],
-                        probabilistic,
+                        distribution.column(column), targets[..., part], probabilistic,
                         quantiles=quantiles,
                     )
-                )
+                )  # fmt: skip
             for name in metric_names:
                 if name not in results:
                     continue

@@ -74,6 +74,10 @@ class SampleForecast:
         n, _, h, c = self.samples.shape
         return (n, h, c)
 
+    def column(self, index: int) -> SampleForecast:
+        """The paths of one target column, ``(N, S, H, 1)``."""
+        return SampleForecast(self.samples[..., index : index + 1])
+
     def chunks(self) -> list[tuple[slice, np.ndarray]]:
         """Origin slices with their samples sorted along the sample axis ``(n, S, H, C)``."""
         n = self.samples.shape[0]
@@ -101,15 +105,14 @@ class GaussianForecast:
         """``(N, H, C)``."""
         return self.mean.shape
 
+    def column(self, index: int) -> GaussianForecast:
+        """The predictive of one target column, ``(N, H, 1)`` each."""
+        part = slice(index, index + 1)
+        return GaussianForecast(self.mean[..., part], self.std[..., part])
+
 
 Predictive = SampleForecast | GaussianForecast
 
-
-def column_of(forecast: Predictive, part: slice) -> Predictive:
-    """The predictive of some target columns only (``part`` slices the last axis)."""
-    if isinstance(forecast, SampleForecast):
-        return SampleForecast(forecast.samples[..., part])
-    return GaussianForecast(forecast.mean[..., part], forecast.std[..., part])
 
 
 def _sorted_quantiles(ordered: np.ndarray, levels: Sequence[float]) -> np.ndarray:

@@ -78,6 +78,8 @@ class ScheduledSampling(Strategy):
         return [TeacherForcingScheduler(schedule_from_spec(self.config.teacher_forcing))]
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
+        # imported here: forecastab.models imports the strategies
+
         context, targets = batch
         ratio = module.teacher_forcing_ratio
         # At ratio 1 nothing is fed back; leaving feed out keeps the fast parallel path.
