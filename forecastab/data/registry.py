@@ -132,6 +132,15 @@ DATASETS: dict[str, DatasetInfo] = {
             None,
         ),
         DatasetInfo(
+            "thomas",
+            synthetic.thomas,
+            "x",
+            "generated: Thomas' cyclically symmetric attractor (b 0.1998), RK4, every 0.1",
+            "generated",
+            "chaotic three-variable series, seeded; one Lyapunov time is about 290 samples",
+            None,
+        ),
+        DatasetInfo(
             "ar",
             synthetic.ar,
             "x",

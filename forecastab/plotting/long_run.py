@@ -46,5 +46,5 @@ def plot_long_run(
     ax.set_ylabel("value")
     if title:
         ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
     return fig

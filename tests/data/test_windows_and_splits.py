@@ -159,3 +159,12 @@ def test_several_targets():
     )
     contexts, targets = dm.windows("test")
     assert contexts.shape[1:] == (24, 2) and targets.shape[1:] == (12, 2)
+
+
+def test_thomas_attractor_is_bounded_and_sensitive():
+    from forecastab.data.synthetic import thomas
+
+    a = thomas(600, burn_in=200, seed=0).to_numpy()
+    b = thomas(600, burn_in=200, seed=1).to_numpy()
+    assert a.shape == (600, 3) and np.abs(a).max() < 6 and a.std(axis=0).min() > 0.3
+    assert np.abs(a - b).max() > 1.0  # different initial states end on different paths
