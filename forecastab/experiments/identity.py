@@ -41,7 +41,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
     >>> _ = path.write_text("y\\n1\\n")
     >>> file_sha256(path)[:12]
-    'ee4c7cbd5a7e'
+    'b6ff7597e869'
     """
     resolved = os.path.realpath(path)
     info = os.stat(resolved)

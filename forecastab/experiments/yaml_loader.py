@@ -138,7 +138,7 @@ def expanded_size(value: Any, limit: int = MAX_NODES) -> int:
 
     >>> a = [1, 2]
     >>> expanded_size([a, a, {"k": a}])
-    11
+    12
     """
     memo: dict[int, int] = {}
 
