@@ -36,15 +36,17 @@ def learning_rate(value: Any) -> float:
     >>> learning_rate(float("inf"))
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: learning_rate must be a finite positive number, got inf
+    forecastab.errors.ConfigError: learning_rate must be finite, got inf
     """
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise ConfigError(
             f"learning_rate must be a number, got {type(value).__name__} {value!r}"
             + ("; write it without quotes" if isinstance(value, str) else "")
         )
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"learning_rate must be a finite positive number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"learning_rate must be finite, got {value!r}")
+    if value <= 0:
+        raise ConfigError(f"learning_rate must be positive, got {value!r}")
     return float(value)
 
 

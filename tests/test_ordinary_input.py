@@ -64,13 +64,14 @@ def test_exponent_numbers_are_numbers(tmp_path: Path) -> None:
             "",
             "4",
             "'1e-3'",
-            "models[0] (gru): learning_rate must be a number, got str '1e-3'; write it without quotes",
+            "models[0] (gru): model 'gru': learning_rate must be a number, got str '1e-3'; "
+            "write it without quotes",
         ),
         (
             "",
             "4",
             ".inf",
-            "models[0] (gru): learning_rate must be a finite positive number, got inf",
+            "models[0] (gru): model 'gru': learning_rate must be finite, got inf",
         ),
         (
             "trainer: {max_epochs: -5}\n",
@@ -205,7 +206,7 @@ NET = {"type": "rnn", "hidden_size": 4}
         (
             lambda: ForecastModule(NET, context_length=8, horizon=4, learning_rate=float("inf")),
             ConfigError,
-            "learning_rate must be a finite positive number, got inf",
+            "learning_rate must be finite, got inf",
         ),
         (
             lambda: ForecastModule(NET, context_length=8.0, horizon=4),
