@@ -649,4 +649,7 @@ def model_from_spec(
             name=name,
         )
     except ConfigError as error:
-        raise ConfigError(f"model '{label}': {error}") from None
+        message = str(error)
+        # an error that already names the model (a strategy's) is not prefixed twice
+        prefix = "" if message.startswith(f"model '{label}'") else f"model '{label}': "
+        raise ConfigError(prefix + message) from None

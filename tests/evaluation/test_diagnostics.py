@@ -262,9 +262,10 @@ class EchoNetwork(nn.Module):
     def hidden(self, state):
         return state  # (B, C)
 
-    def teacher_forced(self, context, targets):
+    def teacher_forced(self, context, targets, *, return_hidden=False):
         inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
-        return 0.5 * inputs
+        # the hidden state of each step is its input, as in `step`
+        return (0.5 * inputs, inputs) if return_hidden else 0.5 * inputs
 
 
 def median_heuristic(x: np.ndarray, y: np.ndarray) -> float:
