@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from forecastab.errors import DataError
+from forecastab.errors import DataError, ForecastabError
 from forecastab.files import atomic_write
 
 ERRORS = "errors.npz"
@@ -79,6 +80,7 @@ def load_errors(out_dir: Path) -> pd.DataFrame:
                     "seed": int(labels["seed"]),
                     "errors": saved["errors"],
                     "origins": saved["origins"],
+                    "run": path.parent.name,
                 }
             )
     if not rows:
@@ -258,3 +260,52 @@ def comparison_markdown(table: pd.DataFrame, level: float = LEVEL) -> str:
             "| " + " | ".join(str(k) for k in key) + f" | {better} | {worse} | {mean:.4g} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def headline_test(
+    runs: pd.DataFrame, dataset: str, level: float = LEVEL
+) -> Callable[[str, str, str], str | None]:
+    """The summary's paired test: ``test(model, strategy, reference)`` -> a sentence or None.
+
+    Diebold-Mariano per step on squared errors over the same test origins, paired over the
+    seeds both ran, Holm-corrected over the steps (as ``forecastab compare``); None where the
+    two runs have no saved errors or seeds in common.
+
+    Args:
+        runs: :func:`load_errors` of the experiment.
+        dataset: the dataset label the sentence is about.
+        level: the test level.
+    """
+    from forecastab.evaluation.compare import paired_comparison
+
+    def test(model: str, strategy: str, reference: str) -> str | None:
+        mine = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
+        ours = {int(r.seed): r for r in mine[mine["strategy"] == strategy].itertuples()}
+        theirs = {int(r.seed): r for r in mine[mine["strategy"] == reference].itertuples()}
+        seeds = sorted(
+            seed for seed in set(ours) & set(theirs)
+            if np.array_equal(ours[seed].origins, theirs[seed].origins)
+        )
+        if not seeds:
+            return None
+        try:  # the interval is not used here: few resamples
+            table = paired_comparison(
+                {seed: ours[seed].errors for seed in seeds},
+                {seed: theirs[seed].errors for seed in seeds},
+                n_bootstrap=50,
+            )
+        except ForecastabError:  # too few origins for the test: the seeds' ranges stand
+            return None
+        better, worse = significant_steps(table, level)
+        horizon = len(table)
+        quiet = "no step differs significantly" if better == worse == "none" else (
+            f"significantly better at steps {better} and worse at steps {worse} of {horizon}"
+        )
+        return (
+            f"paired Diebold-Mariano test per forecast step on the same "
+            f"{len(ours[seeds[0]].origins)} test origins (squared error, paired over "
+            f"{len(seeds)} seed(s), Holm-corrected over {horizon} steps at {level:g}): "
+            f"`{strategy}` against `{reference}` is {quiet}"
+        )
+
+    return test

@@ -7,7 +7,7 @@ seeds agree. Numbers are means over every forecast step, test origin and seed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,8 +38,14 @@ def teacher_forcing_strategies(config: Mapping[str, Any] | None, names: Sequence
 
 
 def _per_seed_means(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean over steps of each (model, strategy, seed)."""
-    return rows.groupby(["model", "strategy", "seed"], sort=True)["value"].mean().reset_index()
+    """Mean over steps of each (model, strategy, seed); diverged runs (NaN) are left out."""
+    means = rows.groupby(["model", "strategy", "seed"], sort=True)["value"].mean().reset_index()
+    return means[np.isfinite(means["value"])]
+
+
+PairedTest = Callable[[str, str, str], "str | None"]
+"""``paired_test(model, strategy, reference_strategy)``: a sentence on whether ``strategy``
+differs significantly from ``reference_strategy`` for ``model``, or None when it cannot say."""
 
 
 def _fmt(value: float) -> str:
@@ -64,6 +70,7 @@ def answer_lines(
     units: str = "original units",
     significance: str | None = None,
     pending_test: bool = True,
+    paired_test: PairedTest | None = None,
 ) -> list[str]:
     """Sentences that answer the experiment's question for one dataset, target and metric.
 
@@ -75,6 +82,8 @@ def answer_lines(
         significance: a sentence on the significance of the best strategy's difference, or None
             to state the seeds' agreement.
         pending_test: say that the paired significance test is not available yet.
+        paired_test: the paired test of the best strategy against the one it is compared
+            with (see :data:`PairedTest`); its sentence comes before the seeds' agreement.
 
     Returns:
         Markdown bullet lines (empty when there are no learned models).
@@ -82,6 +91,8 @@ def answer_lines(
     neural = rows[rows["strategy"] != BASELINE]
     free = _per_seed_means(neural[neural["mode"] == FREE_RUNNING])
     if free.empty:
+        if (neural["mode"] == FREE_RUNNING).any():
+            return [f"- No finite free-running {metric}: every learned run diverged."]
         return []
     forced = _per_seed_means(neural[neural["mode"] == TEACHER_FORCED])
     mean_free = free.groupby(["model", "strategy"])["value"].mean()
@@ -115,6 +126,8 @@ def answer_lines(
         tf_seeds = free[(free["model"] == best_model) & (free["strategy"] == reference[0][1])]
         text += f", against {_fmt(tf_value)} for the same model trained with `{reference[0][1]}`"
         text += f"{_pct(best, tf_value)}"
+        if significance is None and paired_test is not None:
+            significance = paired_test(best_model, best_strategy, reference[0][1])
         if significance is None and seeds > 1:
             low, high = _seed_range(best_seeds), _seed_range(tf_seeds["value"])
             overlap = best_seeds.max() >= tf_seeds["value"].min()
@@ -131,6 +144,8 @@ def answer_lines(
             listed = ", ".join(f"`{s}` {_fmt(v)}" for (_, s), v in others.items())
             text += f"; teacher forcing is the best strategy here (the others: {listed})"
             runner_up = others.idxmin()[1]
+            if significance is None and paired_test is not None:
+                significance = paired_test(best_model, runner_up, best_strategy)
             if significance is None and seeds > 1:
                 second = free[(free["model"] == best_model) & (free["strategy"] == runner_up)]
                 low, high = _seed_range(best_seeds), _seed_range(second["value"])
@@ -153,7 +168,7 @@ def answer_lines(
     lines.append(text + ".")
     if significance:
         lines.append(f"- **How sure**: {significance}.")
-    if pending_test:
+    if pending_test and paired_test is None:
         lines.append(
             "- A paired significance test over the test origins (Diebold-Mariano, "
             "`forecastab compare`) is not on this branch yet; the seed ranges above are the "

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +37,7 @@ RUN_CONFIG = "config.yaml"
 METRICS = "metrics.csv"
 DONE = "DONE"
 ERROR = "error.txt"
+GRID = "grid.txt"
 
 
 def sort_results(table: pd.DataFrame) -> pd.DataFrame:
@@ -226,6 +229,8 @@ def summary_markdown(
     failures: Sequence[str] = (),
     config: dict | None = None,
     redone: Sequence[str] = (),
+    diverged: Sequence[str] = (),
+    paired_test: Callable[[str], Any] | None = None,
 ) -> str:
     """The text of ``summary.md``: per dataset and metric, the tables a reader compares.
 
@@ -239,6 +244,9 @@ def summary_markdown(
         failures: One line per failed run.
         config: The experiment's config, to tell which strategy is teacher forcing.
         redone: One line per run whose earlier result was replaced, and why.
+        diverged: One line per run whose training diverged, with the step.
+        paired_test: ``paired_test(dataset)`` -> the headline's paired test for that dataset
+            (see :func:`forecastab.experiments.comparisons.headline_test`), or None.
 
     Returns:
         Markdown text.
@@ -258,6 +266,7 @@ def summary_markdown(
                 metric=metric.upper(),
                 tf_strategies=tf,
                 units="scaled units" if units == "scaled" else "original units",
+                paired_test=None if paired_test is None else paired_test(str(dataset)),
             )
             if answer:
                 where = dataset if table["target"].nunique() == 1 else f"{dataset}, {target}"
@@ -295,6 +304,10 @@ def summary_markdown(
                 lines += ["", "### Baselines (free running)", "", _markdown_table(base)]
     if table.empty:
         lines += ["", "No run has finished yet."]
+    if diverged:
+        lines += ["", "## Diverged runs", ""]
+        lines += ["Training stopped at the step named; their rows in results.csv are NaN.", ""]
+        lines += [f"- {line}" for line in diverged]
     if failures:
         lines += ["", "## Failed runs", ""]
         lines += [f"- {failure}" for failure in failures]
@@ -304,12 +317,43 @@ def summary_markdown(
     return "\n".join(lines) + "\n"
 
 
-def failed_runs(out_dir: Path) -> list[str]:
-    """One line per run folder that holds an ``error.txt`` and no ``DONE`` marker."""
+def write_grid(out_dir: Path, names: Sequence[str]) -> Path:
+    """Record the run folders of the current grid (``grid.txt``), one name per line.
+
+    The summary lists failed, diverged and redone runs of this grid only: a folder left by an
+    earlier grid of the same ``--out`` (another model, a removed seed) is not reported again.
+    """
+    return atomic_write(out_dir / GRID, "".join(f"{name}\n" for name in sorted(names)))
+
+
+def grid_runs(out_dir: Path) -> set[str] | None:
+    """The run folder names of the current grid, or None when ``grid.txt`` is absent."""
+    try:
+        return set((out_dir / GRID).read_text(encoding="utf-8").split())
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _in_grid(run_dir: Path, names: set[str] | None) -> bool:
+    return names is None or run_dir.name in names
+
+
+def failed_runs(out_dir: Path, diverged: bool = False) -> list[str]:
+    """One line per run folder of the grid whose ``error.txt`` names why it failed.
+
+    Args:
+        out_dir: The experiment's output folder.
+        diverged: False for failed runs (``error.txt`` and no ``DONE``); True for diverged
+            ones (``error.txt`` beside ``DONE``: the run is recorded, its results are NaN).
+    """
+    names = grid_runs(out_dir)
     failures = []
     for error_file in sorted((out_dir / "runs").glob(f"*/{ERROR}")):
-        if not (error_file.parent / DONE).exists():
-            lines = error_file.read_text(encoding="utf-8").strip().splitlines()
+        if (error_file.parent / DONE).exists() == diverged and _in_grid(error_file.parent, names):
+            try:
+                lines = error_file.read_text(encoding="utf-8").strip().splitlines()
+            except (OSError, UnicodeDecodeError):
+                lines = []
             last = lines[-1] if lines else "unknown error"
             failures.append(
                 f"`{error_file.parent.name}`: {last} (see `{error_file.relative_to(out_dir)}`)"
@@ -327,16 +371,33 @@ def experiment_title(out_dir: Path) -> str:
     return out_dir.name
 
 
+def _listed(line: str, names: set[str] | None) -> bool:
+    """Whether a line of the form ``run-name: why`` (name in backquotes) is of this grid."""
+    return names is None or line.split("`")[1] in names
+
+
 def write_summary(out_dir: Path) -> Path:
     """(Re)write ``summary.md`` from ``results.csv`` and the failed runs' ``error.txt``.
 
     Raises:
         DataError: ``results.csv`` is missing.
     """
-    from forecastab.experiments.comparisons import comparison_markdown, read_comparisons
+    from forecastab.experiments.comparisons import (
+        comparison_markdown,
+        headline_test,
+        load_errors,
+        read_comparisons,
+    )
     from forecastab.experiments.long_runs import long_run_markdown, read_long_runs
 
     table = read_results(out_dir / RESULTS)
+    names = grid_runs(out_dir)
+    try:  # per-origin errors for the headline's paired test
+        runs = load_errors(out_dir)
+        if names is not None:
+            runs = runs[[name in names for name in runs["run"]]]
+    except DataError:
+        runs = None
     config_path = out_dir / RUN_CONFIG
     config = (
         yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
@@ -346,7 +407,9 @@ def write_summary(out_dir: Path) -> Path:
         title=experiment_title(out_dir),
         failures=failed_runs(out_dir),
         config=config if isinstance(config, dict) else None,
-        redone=redone_runs(out_dir),
+        redone=[line for line in redone_runs(out_dir) if _listed(line, names)],
+        diverged=failed_runs(out_dir, diverged=True),
+        paired_test=None if runs is None else partial(headline_test, runs),
     )
     comparisons = read_comparisons(out_dir)  # written by `forecastab compare`
     if comparisons is not None and not comparisons.empty:

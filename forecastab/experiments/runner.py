@@ -315,7 +315,11 @@ def record_run(
         status = "diverged" if isinstance(error, TrainingDiverged) else "failed"
         report.atomic_write(run_dir / report.ERROR, traceback.format_exc())
         message = f"{type(error).__name__}: {error}".splitlines()[0]
-        return RunOutcome(run_dir.name, status, time.perf_counter() - start, message)
+        seconds = time.perf_counter() - start
+        if status == "diverged" and (run_dir / report.METRICS).is_file():
+            # recorded, NaN rows and all: a rerun of the same config would diverge again
+            report.atomic_write(run_dir / report.DONE, f"diverged after {seconds:.1f} s\n")
+        return RunOutcome(run_dir.name, status, seconds, message)
     seconds = time.perf_counter() - start
     report.atomic_write(run_dir / report.DONE, f"completed in {seconds:.1f} s\n")
     return RunOutcome(run_dir.name, "done", seconds)
@@ -344,8 +348,8 @@ def run_cell(cell: RunCell) -> RunOutcome:
 def _train_and_evaluate(cell: RunCell) -> None:
     import pytorch_lightning as pl
 
-    from forecastab.evaluation.evaluate import evaluate
     from forecastab.models import ForecastModule, model_from_spec
+    from forecastab.models.divergence import TrainingDiverged
 
     _quiet_lightning()
     config = cell.config
@@ -361,32 +365,16 @@ def _train_and_evaluate(cell: RunCell) -> None:
     module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
-    with interrupts_kept(trainer):
-        trainer.fit(module, datamodule=datamodule)
+    try:
+        with interrupts_kept(trainer):
+            trainer.fit(module, datamodule=datamodule)
+    except TrainingDiverged:
+        _record_diverged(cell, module, datamodule)
+        raise
     if checkpoint.best_model_path:
         module = ForecastModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     module.eval()
-    evaluation = evaluate(
-        module,
-        datamodule,
-        modes=config.evaluation.modes,
-        metrics=config.evaluation.metrics,
-        units=config.evaluation.units,
-        stride=config.evaluation.stride,
-        n_bootstrap=config.evaluation.n_bootstrap,
-        bootstrap_method=config.evaluation.bootstrap_method,
-        block_length=config.evaluation.block_length,
-        seed=cell.seed,
-        num_samples=config.evaluation.num_samples,
-        feedback=config.evaluation.feedback,
-        quantiles=config.evaluation.quantiles,
-        labels={
-            "dataset": dataset_label(datamodule.name, cell.horizon, config.data),
-            "model": cell.model,
-            "strategy": cell.strategy,
-            "seed": cell.seed,
-        },
-    )
+    evaluation = _evaluate(cell, module, datamodule)
     _render_fan(cell.run_dir, evaluation, datamodule)
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
     save_errors(cell.run_dir, evaluation)  # per-origin errors for `forecastab compare`
@@ -404,6 +392,54 @@ def _train_and_evaluate(cell: RunCell) -> None:
             index=False, float_format=report.FLOAT_FORMAT, lineterminator="\n"
         )
         report.atomic_write(cell.run_dir / "intervals.csv", intervals)
+
+
+def _record_diverged(cell: RunCell, module: Any, datamodule: Any) -> None:
+    """``metrics.csv`` of a diverged run: every row it would have had, each value NaN.
+
+    So results.csv and the chart show the run (as diverged) instead of leaving it out; the
+    weights it stopped with are not evaluated for real. When even the rows cannot be made,
+    the run is recorded by its ``error.txt`` alone.
+    """
+    import warnings
+
+    module.eval()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = _evaluate(cell, module, datamodule, n_bootstrap=0).table
+    except Exception:  # the error.txt still records the divergence
+        return
+    table = table.assign(value=float("nan"))
+    report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(table))
+
+
+def _evaluate(cell: RunCell, module: Any, datamodule: Any, n_bootstrap: int | None = None) -> Any:
+    """The run's evaluation, with the experiment's evaluation settings."""
+    from forecastab.evaluation.evaluate import evaluate
+
+    config = cell.config
+    return evaluate(
+        module,
+        datamodule,
+        modes=config.evaluation.modes,
+        metrics=config.evaluation.metrics,
+        units=config.evaluation.units,
+        stride=config.evaluation.stride,
+        n_bootstrap=config.evaluation.n_bootstrap if n_bootstrap is None else n_bootstrap,
+        bootstrap_method=config.evaluation.bootstrap_method,
+        block_length=config.evaluation.block_length,
+        seed=cell.seed,
+        num_samples=config.evaluation.num_samples,
+        feedback=config.evaluation.feedback,
+        quantiles=config.evaluation.quantiles,
+        labels={
+            "dataset": dataset_label(datamodule.name, cell.horizon, config.data),
+            "model": cell.model,
+            "strategy": cell.strategy,
+            "seed": cell.seed,
+        },
+    )
 
 
 def baseline_name(spec: str | dict[str, Any]) -> str:
@@ -554,6 +590,7 @@ def _run_in_folder(
     # every run of this config with the resolved config it must have been computed with
     expected: dict[Path, str | None] = {c.run_dir: _cell_config_text(c) for c in cells}
     expected.update({out_dir / "runs" / o.name: None for o in outcomes})
+    report.write_grid(out_dir, [path.name for path in expected])
 
     def refresh() -> None:
         done = [d / report.METRICS for d, text in expected.items() if is_complete(d, text)]

@@ -91,8 +91,36 @@ def test_exploding_training_is_recorded_as_diverged(
         "forecastab.models.divergence.TrainingDiverged: training diverged at step 0"
     )
     summary = (out / "summary.md").read_text()
-    assert "## Failed runs" in summary and "training diverged at step 0 (epoch 0)" in summary
-    assert not (out / "runs" / "gru__tf__seed0" / "DONE").exists()
+    assert "## Diverged runs" in summary and "training diverged at step 0 (epoch 0)" in summary
+    assert "## Failed runs" not in summary
+    # recorded in results.csv too: every row of the run, each NaN
+    results = pd.read_csv(out / "results.csv")
+    rows = results[results["model"] == "gru"]
+    assert set(rows["mode"]) == set(config["evaluation"]["modes"])
+    assert len(rows) > 0 and rows["value"].isna().all()
+    assert (out / "runs" / "gru__tf__seed0" / "DONE").exists()
+    # the same config diverges the same way: a rerun keeps the record instead of retraining
+    assert cli.main(["run", str(config_file(config)), "--out", str(out), "--quiet"]) == 0
+    assert "training diverged at step 0" in (out / "summary.md").read_text()
+
+
+def test_failures_of_an_earlier_grid_are_not_reported_again(
+    tmp_path: Path, make_config: Callable[..., dict]
+) -> None:
+    """A run that failed under an earlier grid of the same --out and is not in this one."""
+    out = tmp_path / "out"
+    config = validate_config(make_config(strategies=make_config()["strategies"][:1], baselines=[]))
+    stale = out / "runs" / "dropped__tf__seed0"
+    stale.mkdir(parents=True)
+    (stale / "error.txt").write_text("Traceback ...\nValueError: an earlier grid's failure\n")
+    run_experiment(config, out, progress=False)
+    summary = (out / "summary.md").read_text()
+    assert "dropped" not in summary and "## Failed runs" not in summary
+    assert (stale / "error.txt").exists()  # nothing outside the grid is touched
+    (out / "grid.txt").unlink()  # no record of the grid (an older folder): everything is listed
+    from forecastab.experiments.report import write_summary
+
+    assert "an earlier grid's failure" in write_summary(out).read_text()
 
 
 def test_infinite_learning_rate_diverges_on_the_second_step(

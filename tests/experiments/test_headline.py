@@ -42,3 +42,39 @@ def test_answer_states_the_gap_the_best_strategy_and_the_seed_ranges() -> None:
         "ranges do not overlap."
     )
     assert "paired significance test" in lines[3]
+
+
+def test_the_paired_test_answers_how_sure_and_diverged_runs_are_left_out() -> None:
+    table = _table()
+    diverged = table[table["strategy"] == "ss"].assign(strategy="exploded", value=float("nan"))
+    asked = []
+
+    def paired_test(model: str, strategy: str, reference: str) -> str:
+        asked.append((model, strategy, reference))
+        return "significantly better at steps 1-2"
+
+    lines = answer_lines(
+        pd.concat([table, diverged]), metric="RMSE", tf_strategies=["tf"], paired_test=paired_test
+    )
+    assert asked == [("gru", "ss", "tf")]  # the best finite strategy against teacher forcing
+    assert lines[2] == "- **How sure**: significantly better at steps 1-2."
+    assert not any("not on this branch" in line for line in lines)
+    only_nan = diverged.assign(strategy="tf")
+    assert answer_lines(only_nan, metric="RMSE", tf_strategies=["tf"]) == [
+        "- No finite free-running RMSE: every learned run diverged."
+    ]
+
+
+def test_summary_opens_with_the_paired_test_of_a_real_run(
+    tmp_path, make_config
+) -> None:
+    from forecastab.experiments.config import validate_config
+    from forecastab.experiments.runner import run_experiment
+
+    out = tmp_path / "out"
+    run_experiment(validate_config(make_config(seeds=[0, 1])), out, progress=False)
+    summary = (out / "summary.md").read_text()
+    opening = summary.split("Values are means")[0]
+    assert "**How sure**: paired Diebold-Mariano test per forecast step" in opening
+    assert "paired over 2 seed(s), Holm-corrected over 6 steps at 0.05" in opening
+    assert "`free` against `tf`" in opening or "`tf` against `free`" in opening
