@@ -110,7 +110,7 @@ class StatsmodelsBaseline(Baseline):
         return self
 
     def _predict(self, values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-        return self._per_column(values, origins, horizon, "_predict_task", "forecast")
+        return self._per_column(values, origins, horizon, "_forecast_column", "forecast")
 
     def predict_distribution(
         self, values: np.ndarray, origins: np.ndarray, *, context_length: int, horizon: int
@@ -137,7 +137,7 @@ class StatsmodelsBaseline(Baseline):
         values = check_values(values)
         origins = np.asarray(origins, dtype=np.int64)
         moments = self._per_column(
-            values, origins, horizon, "_distribution_task", "predictive", leading=(2,)
+            values, origins, horizon, "_distribution_column", "predictive", leading=(2,)
         )  # (2, N, H, C)
         return moments[0], np.sqrt(moments[1])
 
@@ -153,8 +153,8 @@ class StatsmodelsBaseline(Baseline):
         stage: str,
         leading: tuple[int, ...] = (),
     ) -> np.ndarray:
-        """Run ``method`` per column and origin block; outputs ``(*leading, n, H)`` assembled
-        into ``(*leading, N, H, C)``."""
+        """Run the column ``method`` per column and origin block (see :meth:`_column_task`);
+        outputs ``(*leading, n, H)`` assembled into ``(*leading, N, H, C)``."""
         if not self.columns:
             raise ConfigError(
                 f"baseline '{self.name}' is not fitted; call fit(values, train_stop) first"
@@ -168,9 +168,9 @@ class StatsmodelsBaseline(Baseline):
             for positions, refit in self._blocks(origins):
                 block = origins[positions]
                 series = values[: block.max() + 1, column]  # (t_max + 1,) nothing after the origins
-                tasks.append((series, block, horizon, light, refit))
+                tasks.append((series, block, horizon, light, refit, method))
                 placements.append((positions, column))
-        results = self._run(method, tasks, stage)
+        results = self._run("_column_task", tasks, stage)
         for result, (positions, column) in zip(results, placements):
             if result.error is not None:
                 self._mark_failed(f"{stage} of column {column} failed: {result.error}")
@@ -198,29 +198,20 @@ class StatsmodelsBaseline(Baseline):
             split.extend((piece, refit) for piece in np.array_split(positions, pieces))
         return split
 
-    def _predict_task(
+    def _column_task(
         self,
         series: np.ndarray,
         origins: np.ndarray,
         horizon: int,
         fitted: FittedColumn,
         refit: bool,
+        column_method: str,
     ) -> np.ndarray:
+        """One block of origins of one column: ``_forecast_column`` ``(n, H)`` or
+        ``_distribution_column`` ``(2, n, H)``, refitting first where the block asks."""
         if refit:
             fitted = self._refit_column(series[: origins.min() + 1], fitted)
-        return self._forecast_column(series, origins, horizon, fitted)  # (n, H)
-
-    def _distribution_task(
-        self,
-        series: np.ndarray,
-        origins: np.ndarray,
-        horizon: int,
-        fitted: FittedColumn,
-        refit: bool,
-    ) -> np.ndarray:
-        if refit:
-            fitted = self._refit_column(series[: origins.min() + 1], fitted)
-        return self._distribution_column(series, origins, horizon, fitted)  # (2, n, H)
+        return getattr(self, column_method)(series, origins, horizon, fitted)
 
     def _distribution_column(
         self, series: np.ndarray, origins: np.ndarray, horizon: int, fitted: FittedColumn

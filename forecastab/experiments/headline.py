@@ -62,6 +62,21 @@ def _seed_range(seeds: pd.Series) -> str:
     return f"{_fmt(seeds.min())}–{_fmt(seeds.max())}" if len(seeds) > 1 else ""
 
 
+def _seed_agreement(
+    metric: str, best: pd.Series, best_name: str, other: pd.Series, other_name: str
+) -> str:
+    """Whether the per-seed means of the best series and another overlap, as a sentence.
+
+    The names are printed as given (already in backquotes).
+    """
+    overlap = best.max() >= other.min()
+    return (
+        f"over {len(best)} seeds the mean {metric} ranges {_seed_range(best)} ({best_name}) "
+        f"and {_seed_range(other)} ({other_name}): the ranges "
+        + ("overlap, so the seeds do not settle which is better" if overlap else "do not overlap")
+    )
+
+
 def answer_lines(
     rows: pd.DataFrame,
     *,
@@ -129,13 +144,8 @@ def answer_lines(
         if significance is None and paired_test is not None:
             significance = paired_test(best_model, best_strategy, reference[0][1])
         if significance is None and seeds > 1:
-            low, high = _seed_range(best_seeds), _seed_range(tf_seeds["value"])
-            overlap = best_seeds.max() >= tf_seeds["value"].min()
-            significance = (
-                f"over {seeds} seeds the mean {metric} ranges {low} (`{best_strategy}`) and "
-                f"{high} (`{reference[0][1]}`): the ranges "
-                + ("overlap, so the seeds do not settle which is better" if overlap
-                   else "do not overlap")
+            significance = _seed_agreement(
+                metric, best_seeds, f"`{best_strategy}`", tf_seeds["value"], f"`{reference[0][1]}`"
             )
     elif reference:
         others = mean_free.drop(reference[0])
@@ -148,13 +158,9 @@ def answer_lines(
                 significance = paired_test(best_model, runner_up, best_strategy)
             if significance is None and seeds > 1:
                 second = free[(free["model"] == best_model) & (free["strategy"] == runner_up)]
-                low, high = _seed_range(best_seeds), _seed_range(second["value"])
-                overlap = best_seeds.max() >= second["value"].min()
-                significance = (
-                    f"over {seeds} seeds the mean {metric} ranges {low} (`{best_strategy}`) and "
-                    f"{high} (`{runner_up}`, the next best): the ranges "
-                    + ("overlap, so the seeds do not settle which is better" if overlap
-                       else "do not overlap")
+                significance = _seed_agreement(
+                    metric, best_seeds, f"`{best_strategy}`", second["value"],
+                    f"`{runner_up}`, the next best",
                 )
     baselines = rows[(rows["strategy"] == BASELINE) & (rows["mode"] == FREE_RUNNING)]
     if not baselines.empty:
