@@ -115,6 +115,20 @@ def style_axes(ax: Axes, *, xlabel: str, ylabel: str, title: str | None = None) 
     ax.grid(True, linewidth=0.4, alpha=0.4)
 
 
+def style_origin_panel(
+    ax: Axes, *, index: int, ncols: int, count: int, ylabel: str, origin: Any
+) -> None:
+    """One panel of a grid of forecasts from several origins: the origin marked at step 0,
+    the x label on the bottom row only and the y label on the first column only."""
+    ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
+    style_axes(
+        ax,
+        xlabel="steps from origin" if index + ncols >= count else "",
+        ylabel=ylabel if index % ncols == 0 else "",
+        title=f"origin {origin}",
+    )
+
+
 def add_legend(
     fig: Figure,
     ax: Axes,

@@ -17,6 +17,7 @@ from forecastab.plotting.figure import (
     series_colours,
     small_multiples_axes,
     style_axes,
+    style_origin_panel,
 )
 
 if TYPE_CHECKING:
@@ -119,14 +120,10 @@ def plot_fan_chart(
             alpha = 0.18 + 0.2 * k
             handles.append(ax.fill_between(ahead, lower, upper, color=FAN_COLOUR, alpha=alpha,
                                            linewidth=0))  # fmt: skip
-        ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
-        name = origins[row] if origins is not None else row
-        style_axes(
-            ax,
-            xlabel="steps from origin" if i + ncols >= len(chosen) else "",
-            ylabel=ylabel if i % ncols == 0 else "",
-            title=f"origin {name}",
-        )
+        style_origin_panel(
+            ax, index=i, ncols=ncols, count=len(chosen), ylabel=ylabel,
+            origin=origins[row] if origins is not None else row,
+        )  # fmt: skip
     add_legend(
         fig, panel_axes[ncols - 1], handles, labels, owns_figure=axes is None, ncols=legend_ncols
     )

@@ -14,7 +14,7 @@ from forecastab.plotting.figure import (
     add_legend,
     legend_columns,
     small_multiples_axes,
-    style_axes,
+    style_origin_panel,
 )
 
 if TYPE_CHECKING:
@@ -143,14 +143,10 @@ def plot_rollouts(
                 linestyle="--",
                 label=name,
             )
-        ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
-        name = origins[row] if origins is not None else row
-        style_axes(
-            ax,
-            xlabel="steps from origin" if i + ncols >= len(chosen) else "",
-            ylabel=ylabel if i % ncols == 0 else "",
-            title=f"origin {name}",
-        )
+        style_origin_panel(
+            ax, index=i, ncols=ncols, count=len(chosen), ylabel=ylabel,
+            origin=origins[row] if origins is not None else row,
+        )  # fmt: skip
     add_legend(
         fig, panel_axes[ncols - 1], handles, labels, owns_figure=axes is None, ncols=legend_ncols
     )
