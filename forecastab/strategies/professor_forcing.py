@@ -111,11 +111,12 @@ class Behaviours:
 
     teacher_forced: Tensor
     free_running: Tensor
-    teacher_forced_predictions: Tensor
+    teacher_forced_output: Any
 
 
 class ProfessorForcing(Strategy):
-    """Teacher-forced MSE plus an adversarial term on free-running behaviour; two optimizers."""
+    """Teacher-forced loss (MSE, or the NLL of a distribution head) plus an adversarial term
+    on free-running behaviour; two optimizers."""
 
     method = "professor_forcing"
     config_class = ProfessorForcingConfig
@@ -153,7 +154,7 @@ class ProfessorForcing(Strategy):
         return Behaviours(
             teacher_forced=torch.cat([forced.hidden, forced.predictions], dim=-1),  # (B, H, D+C)
             free_running=torch.cat([free.hidden, free.predictions], dim=-1),  # (B, H, D+C)
-            teacher_forced_predictions=forced.predictions,
+            teacher_forced_output=forced,
         )
 
     def discriminator_loss(self, behaviours: Behaviours) -> tuple[Tensor, Tensor]:
@@ -193,17 +194,18 @@ class ProfessorForcing(Strategy):
             module.manual_backward(discriminator_loss)
             discriminator_optimizer.step()
 
-        mse = F.mse_loss(behaviours.teacher_forced_predictions, targets)
-        loss = mse
-        adversarial = torch.zeros((), device=mse.device)
+        # teacher-forced likelihood: MSE for a point network, NLL for a distribution head
+        forced_loss = module.loss(behaviours.teacher_forced_output, targets)
+        loss = forced_loss
+        adversarial = torch.zeros((), device=forced_loss.device)
         if accuracy > self.config.pass_above:
             adversarial = self.adversarial_loss(behaviours)
-            loss = mse + self.config.weight * adversarial
+            loss = forced_loss + self.config.weight * adversarial
         forecaster_optimizer.zero_grad()
         module.manual_backward(loss)
         forecaster_optimizer.step()
 
-        self.log_train_loss(module, mse, len(context))
+        self.log_train_loss(module, forced_loss, len(context))
         module.log_dict(
             {
                 "discriminator_accuracy": accuracy,

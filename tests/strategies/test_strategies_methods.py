@@ -278,6 +278,18 @@ def test_professor_gates_hold(batch, fast_trainer_kwargs) -> None:
         torch.testing.assert_close(a, b)
 
 
+def test_professor_trains_a_distribution_head_on_its_likelihood(batch, fast_trainer_kwargs) -> None:
+    """Gated to plain teacher forcing, professor forcing of a Gaussian head takes exactly the
+    teacher-forced NLL step (an MSE on the mean would move the weights differently)."""
+    network = RNNConfig(hidden_size=8, distribution="gaussian")
+    spec = {"method": "professor_forcing", "professor_forcing": {"pass_above": 1.0}}
+    gated, forced = _module(spec, network=network), _module(TF, network=network)
+    _one_batch_fit(gated, batch, fast_trainer_kwargs)
+    _one_batch_fit(forced, batch, fast_trainer_kwargs)
+    for a, b in zip(gated.network.parameters(), forced.network.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
 def test_professor_discriminator_is_sized_for_the_transformer() -> None:
     module = _module({"method": "professor_forcing"}, network=TransformerConfig(d_model=8, nhead=2))
     assert module.strategy.discriminator.rnn.input_size == 8 + 1
