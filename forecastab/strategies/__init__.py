@@ -33,8 +33,10 @@ from forecastab.strategies.generalized_teacher_forcing import (
     GeneralizedTeacherForcing,
     GeneralizedTeacherForcingConfig,
 )
+from forecastab.strategies.multi_step import MultiStep, MultiStepConfig
 from forecastab.strategies.noise_injection import NoiseInjection, NoiseInjectionConfig
 from forecastab.strategies.professor_forcing import ProfessorForcing, ProfessorForcingConfig
+from forecastab.strategies.reinforce import Reinforce, ReinforceConfig
 from forecastab.strategies.registry import (
     DEFAULT_METHOD,
     METHODS,
@@ -52,10 +54,14 @@ __all__ = [
     "DataAsDemonstratorConfig",
     "GeneralizedTeacherForcing",
     "GeneralizedTeacherForcingConfig",
+    "MultiStep",
+    "MultiStepConfig",
     "NoiseInjection",
     "NoiseInjectionConfig",
     "ProfessorForcing",
     "ProfessorForcingConfig",
+    "Reinforce",
+    "ReinforceConfig",
     "ScheduledSampling",
     "ScheduledSamplingConfig",
     "Strategy",
