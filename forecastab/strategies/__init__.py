@@ -36,7 +36,6 @@ from forecastab.strategies.generalized_teacher_forcing import (
 from forecastab.strategies.multi_step import MultiStep, MultiStepConfig
 from forecastab.strategies.noise_injection import NoiseInjection, NoiseInjectionConfig
 from forecastab.strategies.professor_forcing import ProfessorForcing, ProfessorForcingConfig
-from forecastab.strategies.reinforce import Reinforce, ReinforceConfig
 from forecastab.strategies.registry import (
     DEFAULT_METHOD,
     METHODS,
@@ -44,6 +43,7 @@ from forecastab.strategies.registry import (
     strategy_from_spec,
     strategy_keys,
 )
+from forecastab.strategies.reinforce import Reinforce, ReinforceConfig
 from forecastab.strategies.scheduled_sampling import ScheduledSampling, ScheduledSamplingConfig
 
 __all__ = [
