@@ -151,3 +151,44 @@ def load(path: str | Path) -> Any:
         ) from None
     module.on_load_checkpoint(checkpoint)
     return module.eval()
+
+
+NETWORK_PREFIX = "network."
+"""The ``state_dict`` keys of a ``ForecastModule``'s network (its strategy's modules are apart)."""
+
+
+def load_network_weights(module: Any, path: str | Path) -> Path:
+    """Initialise a forecaster's network with the weights of a checkpoint, before training.
+
+    Only the network's weights are read (safely, as :func:`read_checkpoint` does); the
+    strategy, its modules and state, the optimizer and the epoch start afresh, so a model
+    trained one way can be fine-tuned another (``init_from`` on an experiment's strategy entry).
+
+    Args:
+        module: the ``ForecastModule`` to initialise.
+        path: a ``.ckpt`` file or a run folder (see :func:`checkpoint_path`).
+
+    Returns:
+        The checkpoint file read.
+
+    Raises:
+        DataError: not a checkpoint, or one whose network differs from ``module``'s (another
+            type, size or distribution head), naming the first mismatch.
+    """
+    file = checkpoint_path(path)
+    state = read_checkpoint(file)["state_dict"]
+    weights = {
+        key.removeprefix(NETWORK_PREFIX): value
+        for key, value in state.items()
+        if key.startswith(NETWORK_PREFIX)
+    }
+    try:
+        module.network.load_state_dict(weights)
+    except RuntimeError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = (lines[1] if len(lines) > 1 else lines[0])[:200] if lines else "mismatch"
+        raise DataError(
+            f"{file}: its network does not fit model '{module.name}' ({reason}); initialise from "
+            "a checkpoint of the same network (type, sizes, distribution)"
+        ) from None
+    return file

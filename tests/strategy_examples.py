@@ -18,8 +18,18 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "professor_forcing": {
         "professor_forcing": {"weight": 1.0, "discriminator_hidden": 8, "pass_above": 0.0}
     },
+    "multi_step": {"multi_step": {"weights": "exponential", "decay": 0.8, "pushforward": 2}},
+    "reinforce": {
+        "reinforce": {
+            "samples": 2,
+            "reward": "mae",
+            "nll_weight": 0.5,
+            "mixer": {"delta": 2, "step": 2, "every": 1},
+        }
+    },
 }
-"""method -> a spec that exercises the method within two short epochs."""
+"""method -> a spec that exercises the method within two short epochs. A method whose class
+sets ``needs_distribution`` (reinforce) runs on the probabilistic networks only."""
 
 
 def example(method: str) -> dict[str, Any]:

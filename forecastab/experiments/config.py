@@ -120,10 +120,16 @@ class _StrategyEntry(_Strict):
     parameters under a key of the same name; scheduled sampling's ``teacher_forcing`` schedule,
     ``sampling`` mode and ``detach`` may also sit at the top, as in files written before
     strategy methods existed. The whole entry is checked by ``strategy_from_spec``.
+
+    ``init_from`` (any method) starts the network from another checkpoint's weights: an earlier
+    strategy of this file (its run of the same model, seed and horizon), an earlier run's
+    folder name, or a checkpoint path (with a ``/`` or ending in ``.ckpt``); see
+    :mod:`forecastab.experiments.init_from`.
     """
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     method: Literal[METHODS] = DEFAULT_METHOD  # type: ignore[valid-type]
+    init_from: str | None = Field(default=None, min_length=1)
     teacher_forcing: dict[str, Any] | None = None
     sampling: Literal[SAMPLINGS] | None = None  # type: ignore[valid-type]
     detach: bool | None = None
@@ -151,7 +157,7 @@ class _StrategyEntry(_Strict):
 
     def spec(self) -> dict[str, Any]:
         """The entry as ``forecastab.strategies.strategy_from_spec`` takes it (nulls left out)."""
-        return self.model_dump(mode="json", exclude={"name"}, exclude_none=True)
+        return self.model_dump(mode="json", exclude={"name", "init_from"}, exclude_none=True)
 
     def resolved(self) -> dict[str, Any]:
         """What a run folder records of the strategy: the keys given, scheduled sampling's

@@ -30,6 +30,7 @@ from forecastab.evaluation.probabilistic import PROBABILISTIC_METRICS
 from forecastab.experiments import identity, report
 from forecastab.experiments.comparisons import save_errors
 from forecastab.experiments.config import DataConfig, ExperimentConfig, ModelSpec, StrategyConfig
+from forecastab.experiments.init_from import check_init_from, init_checkpoint
 from forecastab.experiments.interrupts import interrupts_kept
 from forecastab.experiments.lock import output_folder_lock
 from forecastab.experiments.long_runs import record_long_run
@@ -363,6 +364,11 @@ def _train_and_evaluate(cell: RunCell) -> None:
         strategy=cell.strategy_config.spec(),
     )
     module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
+    init = init_checkpoint(cell, plan_grid(config, cell.run_dir.parent.parent))
+    if init is not None:
+        from forecastab.checkpoints import load_network_weights
+
+        load_network_weights(module, init)  # the network only; the strategy starts afresh
     has_validation = datamodule.borders.val is not None
     trainer, checkpoint = _trainer(cell, has_validation)
     try:
@@ -583,6 +589,7 @@ def _run_in_folder(
     )
 
     cells = plan_grid(config, out_dir)
+    check_init_from(cells)  # every init_from reference, before anything trains
     outcomes = run_baselines(config, out_dir, datamodules)
     for outcome in outcomes:
         if outcome.status in ("failed", "diverged"):

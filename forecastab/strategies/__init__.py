@@ -33,6 +33,7 @@ from forecastab.strategies.generalized_teacher_forcing import (
     GeneralizedTeacherForcing,
     GeneralizedTeacherForcingConfig,
 )
+from forecastab.strategies.multi_step import MultiStep, MultiStepConfig
 from forecastab.strategies.noise_injection import NoiseInjection, NoiseInjectionConfig
 from forecastab.strategies.professor_forcing import ProfessorForcing, ProfessorForcingConfig
 from forecastab.strategies.registry import (
@@ -42,6 +43,7 @@ from forecastab.strategies.registry import (
     strategy_from_spec,
     strategy_keys,
 )
+from forecastab.strategies.reinforce import Reinforce, ReinforceConfig
 from forecastab.strategies.scheduled_sampling import ScheduledSampling, ScheduledSamplingConfig
 
 __all__ = [
@@ -52,10 +54,14 @@ __all__ = [
     "DataAsDemonstratorConfig",
     "GeneralizedTeacherForcing",
     "GeneralizedTeacherForcingConfig",
+    "MultiStep",
+    "MultiStepConfig",
     "NoiseInjection",
     "NoiseInjectionConfig",
     "ProfessorForcing",
     "ProfessorForcingConfig",
+    "Reinforce",
+    "ReinforceConfig",
     "ScheduledSampling",
     "ScheduledSamplingConfig",
     "Strategy",

@@ -38,6 +38,8 @@ class Strategy(nn.Module):
             scheduled-sampling keys ``teacher_forcing``, ``sampling``, ``detach``).
         needs_autoregressive: True when the method feeds values back, so that a direct network
             (which feeds nothing back) is refused before training.
+        needs_distribution: True when the method needs a probabilistic network (a distribution
+            head), so that a point network is refused before training.
         automatic_optimization: False when :meth:`training_step` steps its own optimizers
             (Lightning manual optimization).
     """
@@ -46,6 +48,7 @@ class Strategy(nn.Module):
     config_class: ClassVar[type] = object
     top_level_keys: ClassVar[tuple[str, ...]] = ()
     needs_autoregressive: ClassVar[bool] = True
+    needs_distribution: ClassVar[bool] = False
     automatic_optimization: ClassVar[bool] = True
 
     def __init__(self, config: Any) -> None:
@@ -65,8 +68,9 @@ class Strategy(nn.Module):
         Called once by ``ForecastModule.__init__``, after the network is built.
 
         Raises:
-            ConfigError: a direct network for a method that feeds values back, or a strategy
-                object already attached to another forecaster.
+            ConfigError: a direct network for a method that feeds values back, a point network
+                for a method that needs a distribution, or a strategy object already attached
+                to another forecaster.
         """
         if self._attached:
             raise ConfigError(
@@ -78,6 +82,12 @@ class Strategy(nn.Module):
                 f"model '{module.name}' is direct (it feeds nothing back), so strategy method "
                 f"'{self.method}' cannot train it; use scheduled_sampling for it, or list only "
                 "that strategy under the model's 'strategies' key"
+            )
+        if self.needs_distribution and getattr(module.network, "distribution", None) is None:
+            raise ConfigError(
+                f"model '{module.name}' is a point forecaster, so strategy method "
+                f"'{self.method}' cannot train it; set distribution: gaussian (or student_t) "
+                "on the model"
             )
         self._attached = True
 

@@ -16,8 +16,10 @@ from forecastab.registry import build_config, check_keys, lookup
 from forecastab.strategies.base import Strategy
 from forecastab.strategies.data_as_demonstrator import DataAsDemonstrator
 from forecastab.strategies.generalized_teacher_forcing import GeneralizedTeacherForcing
+from forecastab.strategies.multi_step import MultiStep
 from forecastab.strategies.noise_injection import NoiseInjection
 from forecastab.strategies.professor_forcing import ProfessorForcing
+from forecastab.strategies.reinforce import Reinforce
 from forecastab.strategies.scheduled_sampling import ScheduledSampling
 
 STRATEGIES: dict[str, type[Strategy]] = {
@@ -28,6 +30,8 @@ STRATEGIES: dict[str, type[Strategy]] = {
         DataAsDemonstrator,
         GeneralizedTeacherForcing,
         ProfessorForcing,
+        MultiStep,
+        Reinforce,
     )
 }
 """Every strategy method: YAML ``method`` -> its class. Adding a method adds one line here."""
@@ -80,7 +84,7 @@ def strategy_from_spec(spec: Mapping[str, Any] | None = None) -> Strategy:
     >>> strategy_from_spec({"method": "scheduled_samplng"})
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: unknown strategy method 'scheduled_samplng' (did you mean 'scheduled_sampling'?); valid: data_as_demonstrator, generalized_teacher_forcing, noise_injection, professor_forcing, scheduled_sampling
+    forecastab.errors.ConfigError: unknown strategy method 'scheduled_samplng' (did you mean 'scheduled_sampling'?); valid: data_as_demonstrator, generalized_teacher_forcing, multi_step, noise_injection, professor_forcing, reinforce, scheduled_sampling
     """
     if spec is None:
         spec = {}

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
-from forecastab.teacher_forcing.rollout import Rollout, rollout
+from forecastab.teacher_forcing.rollout import FeedHook, Rollout, rollout
 
 
 @contextmanager
@@ -44,6 +44,7 @@ def sample_paths(
     seed: int | None = None,
     targets: Tensor | None = None,
     ratio: float = 0.0,
+    feed: FeedHook | None = None,
 ) -> Rollout:
     """``num_samples`` sampled paths per context in one batched rollout over contexts x samples.
 
@@ -57,6 +58,8 @@ def sample_paths(
         seed: makes the draws reproducible; None uses torch's global generator.
         targets: ``(B, H, C)`` the true future, for a teacher-forced sampled rollout.
         ratio: the teacher forcing ratio (1 samples the one-step-ahead predictive of each step).
+        feed: rewrites each fed-back value (see :func:`~forecastab.teacher_forcing.rollout`),
+            e.g. to detach the draws (REINFORCE) or to feed a teacher-forced prefix.
 
     Returns:
         A :class:`Rollout` whose ``predictions`` are ``(B, S, H, C)`` paths and ``params``
@@ -77,7 +80,9 @@ def sample_paths(
     rows = context.repeat_interleave(num_samples, dim=0)  # (B*S, L, C)
     truth = None if targets is None else targets.repeat_interleave(num_samples, dim=0)
     with seeded(seed, context.device):
-        out = rollout(net, rows, horizon, targets=truth, ratio=ratio, draw=True, feedback=feedback)
+        out = rollout(
+            net, rows, horizon, targets=truth, ratio=ratio, draw=True, feedback=feedback, feed=feed
+        )
     paths = out.predictions.unflatten(0, (batch_size, num_samples))  # (B, S, H, C)
     params = out.params.unflatten(0, (batch_size, num_samples))  # (B, S, H, C, P)
     mask = out.teacher_mask.unflatten(0, (batch_size, num_samples))  # (B, S, H)

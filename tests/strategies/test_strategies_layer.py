@@ -145,8 +145,10 @@ class _Recorder(Callback):
 
 def _module(method: str) -> ForecastModule:
     pl.seed_everything(0, verbose=False)
+    # a method that needs a distribution head (reinforce) gets a Gaussian one
+    head = {"distribution": "gaussian"} if STRATEGIES[method].needs_distribution else {}
     return model_from_spec(
-        {"type": "rnn", "hidden_size": 8, "learning_rate": 0.01},
+        {"type": "rnn", "hidden_size": 8, "learning_rate": 0.01, **head},
         context_length=L,
         horizon=H,
         n_targets=1,
