@@ -91,7 +91,8 @@ class LocalExecutor:
         )
         broken: list[RunCell] = []
         try:
-            futures = {pool.submit(workers.run_marked, cell): cell for cell in cells}
+            with workers.children_ignore_ctrl_c():  # the pool starts its workers on submit
+                futures = {pool.submit(workers.run_marked, cell): cell for cell in cells}
             for future in as_completed(futures):
                 try:
                     outcome = future.result()

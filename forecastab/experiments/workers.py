@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +61,26 @@ def init_worker(parent_pid: int) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: parent decides
     signal.signal(signal.SIGTERM, _terminated)
+
+
+@contextlib.contextmanager
+def children_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes with Ctrl-C already ignored.
+
+    A worker sets ``SIGINT`` to ignored in :func:`init_worker`, but a Ctrl-C that arrives while
+    it is still starting (importing torch, unpickling) would print a ``KeyboardInterrupt``
+    traceback from ``multiprocessing.spawn``. An ignored signal stays ignored across ``exec``
+    and Python then leaves it so, so the parent ignores ``SIGINT`` while it starts them. A
+    Ctrl-C in those few milliseconds is lost (press again); off the main thread nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def marker_path(cell: RunCell) -> Path:
