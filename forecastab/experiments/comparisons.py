@@ -298,8 +298,15 @@ def headline_test(
             return None
         better, worse = significant_steps(table, level)
         horizon = len(table)
-        quiet = "no step differs significantly" if better == worse == "none" else (
-            f"significantly better at steps {better} and worse at steps {worse} of {horizon}"
+        found = [
+            f"{word} at step(s) {steps}"
+            for word, steps in (("significantly better", better), ("significantly worse", worse))
+            if steps != "none"
+        ]
+        quiet = (
+            " and ".join(found) + f" of {horizon}, not significantly different at the others"
+            if found
+            else "not significantly different at any step"
         )
         return (
             f"paired Diebold-Mariano test per forecast step on the same "

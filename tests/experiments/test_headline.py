@@ -77,4 +77,5 @@ def test_summary_opens_with_the_paired_test_of_a_real_run(
     opening = summary.split("Values are means")[0]
     assert "**How sure**: paired Diebold-Mariano test per forecast step" in opening
     assert "paired over 2 seed(s), Holm-corrected over 6 steps at 0.05" in opening
+    assert "different at" in opening
     assert "`free` against `tf`" in opening or "`tf` against `free`" in opening
