@@ -5,7 +5,10 @@ twin), averages each run's RMSE over the horizon per mode, computes the per-step
 the decoder's teacher-forced and free-running hidden states on the test windows (the existing
 ``hidden_state_shift`` diagnostic, on each run's checkpoint), and prints one markdown table per
 dataset (mean +/- std over seeds) plus the cut in free-running RMSE against teacher forcing and
-professor forcing's MMD reduction. Draws ``experiments/results/mitigations.png``.
+professor forcing's MMD reduction, and the paired test against teacher forcing: the steps where
+each strategy's squared error is significantly lower or higher (Diebold-Mariano, Holm over the
+steps, 5%; from the folder's ``comparisons.csv``, computed when ``forecastab compare`` has not
+written one). Draws ``experiments/results/mitigations.png``.
 
     python experiments/mitigations_table.py runs/mitigations runs/mitigations_lorenz
 """
@@ -22,14 +25,44 @@ import yaml
 
 from forecastab.evaluation.diagnostics import hidden_state_shift
 from forecastab.experiments import validate_config
+from forecastab.experiments.comparisons import (
+    ALL_SEEDS,
+    compare_experiment,
+    read_comparisons,
+    significant_steps,
+)
 from forecastab.experiments.runner import build_datamodule
 from forecastab.models import ForecastModule
 
 CHART = Path(__file__).parent / "results" / "mitigations.png"
 
 
+def paired_steps(out_dir: Path) -> pd.DataFrame:
+    """Per (dataset, model, strategy): the steps significantly ``better``/``worse`` than TF.
+
+    The test pairs the per-origin squared errors with the same model's teacher-forcing run
+    (over every seed both ran when there are several, ``seed all``).
+    """
+    table = read_comparisons(out_dir)
+    if table is None:
+        table = compare_experiment(out_dir, n_bootstrap=200)
+    rows = []
+    for key, series in table.groupby(["dataset", "model", "strategy"], sort=True):
+        pooled = series[series["seed"] == ALL_SEEDS]
+        better, worse = significant_steps(pooled if len(pooled) else series)
+        rows.append((*key, better, worse))
+    return pd.DataFrame(rows, columns=["dataset", "model", "strategy", "better", "worse"])
+
+
+def with_paired_steps(runs: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """``runs`` with the paired test's ``better``/``worse`` columns (``–`` for the reference)."""
+    merged = runs.merge(paired_steps(out_dir), on=["dataset", "model", "strategy"], how="left")
+    return merged.fillna({"better": "–", "worse": "–"})
+
+
 def run_table(out_dir: Path, max_samples: int) -> pd.DataFrame:
-    """One row per (dataset, model, strategy, seed): FR and TF RMSE over the horizon, MMD^2."""
+    """One row per (dataset, model, strategy, seed): FR and TF RMSE over the horizon, MMD^2,
+    and the steps where the paired test finds it better or worse than teacher forcing."""
     config = validate_config(yaml.safe_load((out_dir / "config.yaml").read_text()))
     results = pd.read_csv(out_dir / "results.csv")
     results = results[(results["metric"] == "rmse") & (results["strategy"] != "baseline")]
@@ -51,10 +84,10 @@ def run_table(out_dir: Path, max_samples: int) -> pd.DataFrame:
         mmd.append(float(shift["mmd2"].mean()))
     means["mmd2"] = mmd
     means["gap"] = means["free_running"] - means["teacher_forced"]
-    return means
+    return with_paired_steps(means, out_dir)
 
 
-def _cell(values: pd.Series) -> str:
+def seed_cell(values: pd.Series) -> str:
     return (
         f"{values.mean():.4f} ± {values.std(ddof=1):.4f}"
         if len(values) > 1
@@ -70,17 +103,21 @@ def markdown(runs: pd.DataFrame) -> str:
         lines += [
             f"**{dataset}**, GRU, RMSE in scaled units averaged over the horizon, "
             f"seeds {', '.join(map(str, seeds))} (mean ± std over seeds); MMD² between "
-            "teacher-forced and free-running decoder states on the test windows, mean over steps",
+            "teacher-forced and free-running decoder states on the test windows, mean over steps; "
+            "paired test against teacher forcing: Diebold-Mariano on the squared error per step, "
+            "Holm over the steps, 5%",
             "",
-            "| strategy | free-running | teacher-forced | exposure gap | hidden-state MMD² |",
-            "|---|---|---|---|---|",
+            "| strategy | free-running | teacher-forced | exposure gap | hidden-state MMD² "
+            "| better than TF at steps | worse at steps |",
+            "|---|---|---|---|---|---|---|",
         ]
         order = rows.groupby("strategy")["free_running"].mean().sort_values().index
         for strategy in order:
             own = rows[rows["strategy"] == strategy]
             lines.append(
-                f"| {strategy} | {_cell(own['free_running'])} | {_cell(own['teacher_forced'])} "
-                f"| {_cell(own['gap'])} | {_cell(own['mmd2'])} |"
+                f"| {strategy} | {seed_cell(own['free_running'])} | {seed_cell(own['teacher_forced'])} "
+                f"| {seed_cell(own['gap'])} | {seed_cell(own['mmd2'])} "
+                f"| {own['better'].iloc[0]} | {own['worse'].iloc[0]} |"
             )
         fr = rows.groupby("strategy")["free_running"].mean()
         mmd = rows.groupby("strategy")["mmd2"].mean()

@@ -9,6 +9,12 @@ ratio) decides whether the true previous value or the model's own prediction is 
 the sampled token is an input, not a path for the gradient. Without it (the default, and the
 behaviour of every earlier forecastab release) gradients flow back through the fed-back
 prediction into the steps that made it (backpropagation through the rollout).
+
+``coins: per_epoch`` draws the coins once per epoch and shares them by every batch and window
+of it, as the curricula of Teutsch & Mader (2022) do: with ``per_step`` sampling one draw per
+decoder step (the epoch trains on one mask over the horizon), with ``per_sequence`` one draw
+for the whole epoch (it is all teacher-forced or all free-running). The default ``per_batch``
+flips fresh coins per window in every batch. ``prefix`` sampling flips no coins.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from torch import Tensor
 from forecastab.errors import ConfigError, unknown_name
 from forecastab.strategies.base import Batch, Strategy
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
+from forecastab.teacher_forcing.coins import COIN_DRAWS, EpochCoins
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 from forecastab.teacher_forcing.schedules import schedule_from_spec
 
@@ -36,15 +43,20 @@ class ScheduledSamplingConfig:
         sampling: how the coins are flipped: ``per_step``, ``per_sequence``, ``prefix`` or
             ``two_pass`` (see :func:`~forecastab.teacher_forcing.rollout`).
         detach: stop gradients through the fed-back predictions (Bengio et al. 2015).
+        coins: ``per_batch`` (fresh coins per window in every batch) or ``per_epoch`` (drawn
+            once per epoch and shared by every batch, Teutsch & Mader 2022).
     """
 
     teacher_forcing: dict[str, Any] | None = None
     sampling: str = "per_step"
     detach: bool = False
+    coins: str = "per_batch"
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", self.sampling, SAMPLING_MODES))
+        if self.coins not in COIN_DRAWS:
+            raise ConfigError(unknown_name("coins", str(self.coins), COIN_DRAWS))
         if self.teacher_forcing is not None:
             schedule_from_spec(self.teacher_forcing)
 
@@ -61,7 +73,7 @@ class ScheduledSampling(Strategy):
     >>> module = ForecastModule(RNNConfig(hidden_size=8), context_length=10, horizon=4,
     ...                         strategy=strategy)
     >>> module.strategy.spec()["scheduled_sampling"]
-    {'teacher_forcing': None, 'sampling': 'per_sequence', 'detach': False}
+    {'teacher_forcing': None, 'sampling': 'per_sequence', 'detach': False, 'coins': 'per_batch'}
     """
 
     method = "scheduled_sampling"
@@ -71,6 +83,12 @@ class ScheduledSampling(Strategy):
 
     config: ScheduledSamplingConfig
 
+    def __init__(self, config: ScheduledSamplingConfig) -> None:
+        super().__init__(config)
+        # a submodule only when used, so that other checkpoints keep their state_dict keys
+        if config.coins == "per_epoch" and config.sampling != "prefix":
+            self.epoch_coins = EpochCoins()
+
     def callbacks(self) -> list[Callback]:
         """The ratio schedule's callback, when the strategy has a schedule."""
         if self.config.teacher_forcing is None:
@@ -78,8 +96,6 @@ class ScheduledSampling(Strategy):
         return [TeacherForcingScheduler(schedule_from_spec(self.config.teacher_forcing))]
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        # imported here: forecastab.models imports the strategies
-
         context, targets = batch
         ratio = module.teacher_forcing_ratio
         # At ratio 1 nothing is fed back; leaving feed out keeps the fast parallel path.
@@ -92,7 +108,15 @@ class ScheduledSampling(Strategy):
             ratio=ratio,
             sampling=self.config.sampling,
             feed=feed,
+            coins=self._coins(module),
         )
         loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))
         return loss
+
+    def _coins(self, module: Any) -> Tensor | None:
+        """This epoch's shared draws with ``coins: per_epoch``; None draws fresh coins."""
+        if not hasattr(self, "epoch_coins"):
+            return None
+        columns = 1 if self.config.sampling == "per_sequence" else module.horizon
+        return self.epoch_coins.for_epoch(self.progress(module, "epoch"), columns)

@@ -1,6 +1,7 @@
 """Teacher forcing: the one rollout loop, ratio schedules and the callback that applies them."""
 
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
+from forecastab.teacher_forcing.coins import COIN_DRAWS, EpochCoins
 from forecastab.teacher_forcing.rollout import FEEDBACKS, Rollout, rollout
 from forecastab.teacher_forcing.sampled import sample_paths
 from forecastab.teacher_forcing.schedules import (
@@ -22,11 +23,13 @@ from forecastab.teacher_forcing.schedules import (
 )
 
 __all__ = [
+    "COIN_DRAWS",
     "FEEDBACKS",
     "SCHEDULES",
     "UNITS",
     "CallableSchedule",
     "Constant",
+    "EpochCoins",
     "Exponential",
     "Flipped",
     "InverseSigmoid",

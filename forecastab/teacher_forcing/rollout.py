@@ -9,7 +9,9 @@ next input. ``ratio = 1`` is teacher forcing, ``ratio = 0`` is free running.
 Strategies change what goes into the loop, never copy it:
 
 - ``sampling`` picks how the coins are flipped (per step, per sequence, a teacher-forced
-  prefix, or two parallel passes for transformers);
+  prefix, or two parallel passes for transformers); ``coins`` passes draws made elsewhere
+  (once per epoch, shared by every batch, as Teutsch & Mader's curricula do) instead of fresh
+  ones per sample;
 - ``feed`` rewrites the value fed back where the coin picked the model's own prediction
   (noise injection, generalized teacher forcing mixing, detaching for Data-as-Demonstrator);
 - ``return_hidden`` exposes the decoder's per-step hidden states (distribution-shift
@@ -80,6 +82,7 @@ def rollout(
     feed: FeedHook | None = None,
     draw: bool = False,
     feedback: str = "sample",
+    coins: Tensor | None = None,
 ) -> Rollout:
     """Forecast ``horizon`` steps from ``context``, feeding back truth with probability ``ratio``.
 
@@ -104,6 +107,10 @@ def rollout(
         draw: sample every step from a probabilistic network's distribution (torch's global
             generator); the draws are the predictions.
         feedback: with ``draw``, feed back the ``sample`` (ancestral sampling) or the ``mean``.
+        coins: uniform draws in ``[0, 1)`` shared by every window of the batch, in place of
+            fresh coins per sample: ``(H,)`` for ``per_step`` and ``two_pass``, ``(1,)`` for
+            ``per_sequence``; the true value is fed where a draw is below ``ratio``. ``prefix``
+            flips no coins and takes none.
 
     Returns:
         A :class:`Rollout` with predictions ``(B, H, C)``, teacher mask ``(B, H)`` and hidden
@@ -111,7 +118,8 @@ def rollout(
 
     Raises:
         ConfigError: an unknown sampling mode or feedback, a ratio outside ``[0, 1]``, truth
-            needed but no targets given, or ``draw`` asked of a point network.
+            needed but no targets given, ``draw`` asked of a point network, or ``coins`` of the
+            wrong shape (or given to ``prefix``).
         DataError: targets whose shape does not match ``(B, horizon, C)``.
 
     >>> from forecastab.models import RNNConfig, RNNNetwork
@@ -121,6 +129,7 @@ def rollout(
     ((4, 5, 1), False)
     """
     _check_arguments(context, horizon, targets, ratio, sampling)
+    _check_coins(coins, horizon, sampling)
     distribution = getattr(net, "distribution", None)
     _check_draw(distribution, draw, feedback)
     batch_size = context.shape[0]
@@ -130,7 +139,12 @@ def rollout(
         return _whole(distribution, net(context), mask, None, draw)
     if targets is not None:
         targets = targets.to(context.dtype)
-    mask = _teacher_mask(batch_size, horizon, ratio, sampling, generator, context.device)
+    if coins is None:
+        mask = _teacher_mask(batch_size, horizon, ratio, sampling, generator, context.device)
+    else:
+        # one draw per column for the whole batch: every window sees the same mask
+        shared = coins.to(context.device) < ratio  # (H,) or (1,)
+        mask = shared.expand(batch_size, horizon).contiguous()  # (B, H)
     if sampling == "two_pass":
         return _two_pass(net, context, targets, mask, return_hidden, feed, draw)
     if ratio == 1.0 and feed is None:
@@ -242,6 +256,19 @@ def _teacher_mask(
     draw_device = generator.device if generator is not None else device
     coins = torch.rand(batch_size, columns, generator=generator, device=draw_device)
     return (coins < ratio).to(device).expand(batch_size, horizon).contiguous()  # (B, H)
+
+
+def _check_coins(coins: Tensor | None, horizon: int, sampling: str) -> None:
+    if coins is None:
+        return
+    if sampling == "prefix":
+        raise ConfigError("sampling 'prefix' flips no coins; leave coins out")
+    columns = 1 if sampling == "per_sequence" else horizon
+    if tuple(coins.shape) != (columns,):
+        raise ConfigError(
+            f"coins for sampling '{sampling}' must have shape ({columns},), "
+            f"got {tuple(coins.shape)}"
+        )
 
 
 def _check_draw(distribution: Any, draw: bool, feedback: str) -> None:

@@ -49,11 +49,43 @@ def test_design_example_validates_as_is(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["quickstart.yaml", "mackey_glass_exposure.yaml", "etth1_informer.yaml"]
+    "name",
+    [
+        "quickstart.yaml",
+        "mackey_glass_exposure.yaml",
+        "etth1_informer.yaml",
+        "flipped_classroom.yaml",
+        "flipped_classroom_thomas.yaml",
+    ],
 )
 def test_shipped_experiments_validate(name: str) -> None:
     config = load_config(EXPERIMENTS / name)
     assert config.name == name.removesuffix(".yaml")
+
+
+@pytest.mark.parametrize("name", ["flipped_classroom.yaml", "flipped_classroom_thomas.yaml"])
+def test_flipped_classroom_runs_the_papers_six_curricula(name: str) -> None:
+    from forecastab.strategies import strategy_from_spec
+    from forecastab.teacher_forcing import schedule_from_spec
+
+    config = load_config(EXPERIMENTS / name)
+    last = config.trainer.trainer_kwargs()["max_epochs"] - 1
+    built = {entry.name: strategy_from_spec(entry.spec()).config for entry in config.strategies}
+    # name -> (sampling, coins, ratio at the first epoch, ratio at the last epoch)
+    expected = {
+        "teacher_forcing": ("per_step", "per_batch", 1.0, 1.0),
+        "free_running": ("per_step", "per_batch", 0.0, 0.0),
+        "constant": ("per_sequence", "per_epoch", 0.5, 0.5),
+        "decreasing_probabilistic": ("per_step", "per_epoch", 1.0, 1 / 30),
+        "increasing_probabilistic": ("per_step", "per_epoch", 0.0, 29 / 30),
+        "increasing_deterministic": ("prefix", "per_batch", 0.0, 29 / 30),
+    }
+    assert set(built) == set(expected)
+    for strategy, (sampling, coins, first, final) in expected.items():
+        schedule = schedule_from_spec(built[strategy].teacher_forcing)
+        assert (built[strategy].sampling, built[strategy].coins) == (sampling, coins), strategy
+        assert schedule(0) == pytest.approx(first, abs=1e-5), strategy
+        assert schedule(last) == pytest.approx(final, abs=1e-5), strategy
 
 
 def test_resolved_config_round_trips(make_config: Callable[..., dict]) -> None:

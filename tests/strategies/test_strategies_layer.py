@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from forecastab.errors import ConfigError
 from forecastab.models import ForecastModule, RNNConfig, model_from_spec
 from forecastab.strategies import METHODS, STRATEGIES, ScheduledSampling, strategy_from_spec
-from forecastab.teacher_forcing import TeacherForcingScheduler
+from forecastab.teacher_forcing import TeacherForcingScheduler, rollout
 
 L, H = 12, 6
 
@@ -45,6 +45,7 @@ def test_legacy_entries_are_scheduled_sampling() -> None:
             "teacher_forcing": {"schedule": "constant", "ratio": 0.5},
             "sampling": "prefix",
             "detach": False,
+            "coins": "per_batch",
         },
     }
     # the same parameters under the method's own key build the same strategy
@@ -69,8 +70,8 @@ BAD_SPECS = [
     ),
     (
         {"method": "scheduled_sampling", "scheduled_sampling": {"detatch": True}},
-        "unknown key 'detatch' in scheduled_sampling (did you mean 'detach'?); valid: detach, "
-        "sampling, teacher_forcing",
+        "unknown key 'detatch' in scheduled_sampling (did you mean 'detach'?); valid: coins, "
+        "detach, sampling, teacher_forcing",
     ),
     (
         {"detach": "yes"},
@@ -80,6 +81,16 @@ BAD_SPECS = [
         {"sampling": "per_stepp"},
         "scheduled_sampling: unknown sampling mode 'per_stepp' (did you mean 'per_step'?); "
         "valid: per_sequence, per_step, prefix, two_pass",
+    ),
+    (
+        {
+            "scheduled_sampling": {
+                "teacher_forcing": {"schedule": "constant", "ratio": 0.5},
+                "coins": "per_epch",
+            }
+        },
+        "scheduled_sampling: unknown coins 'per_epch' (did you mean 'per_epoch'?); "
+        "valid: per_batch, per_epoch",
     ),
     (
         {"detach": True, "scheduled_sampling": {"detach": False}},
@@ -143,6 +154,18 @@ class _Recorder(Callback):
         )
 
 
+PER_EPOCH = {
+    "method": "scheduled_sampling",
+    "scheduled_sampling": {
+        "teacher_forcing": {"schedule": "linear", "k": 1.0, "c": 0.3, "flipped": True},
+        "coins": "per_epoch",
+    },
+}
+"""An increasing curriculum whose coins are drawn once per epoch (Teutsch & Mader 2022)."""
+
+RESUMED = {**{method: example(method) for method in METHODS}, "per_epoch_coins": PER_EPOCH}
+
+
 def _module(method: str) -> ForecastModule:
     pl.seed_everything(0, verbose=False)
     # a method that needs a distribution head (reinforce) gets a Gaussian one
@@ -152,11 +175,11 @@ def _module(method: str) -> ForecastModule:
         context_length=L,
         horizon=H,
         n_targets=1,
-        strategy=example(method),
+        strategy=RESUMED[method],
     )
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", list(RESUMED))
 def test_checkpoint_resumes_to_the_same_next_loss(method, fast_trainer_kwargs, tmp_path) -> None:
     kwargs = {**fast_trainer_kwargs, "enable_checkpointing": False}
     straight = _Recorder()
@@ -185,3 +208,64 @@ def test_checkpoint_resumes_to_the_same_next_loss(method, fast_trainer_kwargs, t
     )
     for key, value in module.state_dict().items():
         torch.testing.assert_close(resumed.state_dict()[key], value, rtol=1e-6, atol=1e-7)
+
+
+def _masks_per_batch(monkeypatch, spec, fast_trainer_kwargs, epochs: int = 2):
+    """Train ``spec`` for ``epochs`` and return ``[(epoch, teacher mask (B, H))]`` per batch."""
+    from forecastab.strategies import scheduled_sampling
+
+    seen: list[tuple[int, torch.Tensor]] = []
+    module = None
+
+    def recording_rollout(*args, **kwargs):
+        out = rollout(*args, **kwargs)
+        seen.append((module.current_epoch, out.teacher_mask.clone()))
+        return out
+
+    monkeypatch.setattr(scheduled_sampling, "rollout", recording_rollout)
+    pl.seed_everything(0, verbose=False)
+    module = model_from_spec(
+        {"type": "rnn", "hidden_size": 8}, context_length=L, horizon=H, n_targets=1, strategy=spec
+    )
+    pl.Trainer(max_epochs=epochs, **fast_trainer_kwargs).fit(module, _loader())
+    return seen
+
+
+def _constant_half(coins: str, sampling: str = "per_step") -> dict:
+    return {
+        "scheduled_sampling": {
+            "teacher_forcing": {"schedule": "constant", "ratio": 0.5},
+            "sampling": sampling,
+            "coins": coins,
+        }
+    }
+
+
+@pytest.mark.parametrize("sampling", ["per_step", "per_sequence"])
+def test_per_epoch_coins_are_one_mask_per_epoch(monkeypatch, fast_trainer_kwargs, sampling):
+    seen = _masks_per_batch(
+        monkeypatch, _constant_half("per_epoch", sampling), fast_trainer_kwargs, epochs=4
+    )
+    by_epoch: dict[int, list[torch.Tensor]] = {}
+    for epoch, mask in seen:
+        by_epoch.setdefault(epoch, []).append(mask)
+    assert sorted(by_epoch) == [0, 1, 2, 3] and all(len(m) == 6 for m in by_epoch.values())
+    firsts = []
+    for masks in by_epoch.values():
+        first = masks[0][0]
+        # every window of every batch of the epoch sees the epoch's one mask
+        assert all((mask == first).all() for mask in masks)
+        if sampling == "per_sequence":
+            assert first.all() or not first.any()
+        firsts.append(tuple(first.tolist()))
+    assert len(set(firsts)) > 1  # the mask is drawn anew each epoch
+
+    again = _masks_per_batch(
+        monkeypatch, _constant_half("per_epoch", sampling), fast_trainer_kwargs, epochs=4
+    )
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(seen, again, strict=True))
+
+
+def test_per_batch_coins_differ_between_windows(monkeypatch, fast_trainer_kwargs) -> None:
+    seen = _masks_per_batch(monkeypatch, _constant_half("per_batch"), fast_trainer_kwargs, epochs=1)
+    assert len({tuple(row.tolist()) for _, mask in seen for row in mask}) > 10

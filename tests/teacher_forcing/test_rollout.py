@@ -129,6 +129,45 @@ def test_per_sequence_flips_one_coin_per_window():
     assert abs(mask[:, 0].float().mean().item() - 0.5) < 0.1
 
 
+@torch.no_grad()
+@pytest.mark.parametrize("sampling", ["per_step", "two_pass"])
+def test_shared_coins_give_every_window_the_same_mask(windows, sampling):
+    net = make_network("transformer" if sampling == "two_pass" else "gru").eval()
+    context, targets = windows
+    coins = torch.tensor([0.1, 0.9, 0.4, 0.6, 0.0, 0.99, 0.5, 0.2, 0.7, 0.3])  # (H,)
+    out = rollout(net, context, H, targets=targets, ratio=0.5, sampling=sampling, coins=coins)
+    expected = (coins < 0.5).expand(B, H)  # (B, H) the same row for every window
+    assert torch.equal(out.teacher_mask, expected)
+    if sampling == "per_step":
+        reference = fed_inputs_reference(net, context, targets, expected)
+        torch.testing.assert_close(out.predictions, reference, atol=1e-5, rtol=0)
+
+
+def test_one_shared_coin_per_sequence_forces_all_or_nothing(windows):
+    context, targets = windows
+    net = make_network("gru")
+    with torch.no_grad():
+        low = rollout(
+            net,
+            context,
+            H,
+            targets=targets,
+            ratio=0.5,
+            sampling="per_sequence",
+            coins=torch.tensor([0.3]),
+        )
+        high = rollout(
+            net,
+            context,
+            H,
+            targets=targets,
+            ratio=0.5,
+            sampling="per_sequence",
+            coins=torch.tensor([0.7]),
+        )
+    assert low.teacher_mask.all() and not high.teacher_mask.any()
+
+
 @pytest.mark.parametrize(
     ("ratio", "forced"),
     [(0.0, 0), (0.25, 2), (0.5, 4), (0.55, 5), (0.9, 8), (0.99, 8), (1.0, H)],
@@ -305,6 +344,21 @@ def test_direct_network_rollout_is_its_forward():
             dict(sampling="two_pass", targets=None),
             ConfigError,
             "sampling 'two_pass' needs targets for its teacher-forced pass",
+        ),
+        (
+            dict(ratio=0.5, coins=torch.rand(H - 1)),
+            ConfigError,
+            f"coins for sampling 'per_step' must have shape ({H},), got ({H - 1},)",
+        ),
+        (
+            dict(ratio=0.5, sampling="per_sequence", coins=torch.rand(H)),
+            ConfigError,
+            f"coins for sampling 'per_sequence' must have shape (1,), got ({H},)",
+        ),
+        (
+            dict(ratio=0.5, sampling="prefix", coins=torch.rand(H)),
+            ConfigError,
+            "sampling 'prefix' flips no coins; leave coins out",
         ),
         (
             dict(targets=torch.zeros(2, H + 1, C)),
