@@ -15,6 +15,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from strategy_examples import H, L, make_module, sine_batch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -26,29 +27,17 @@ from forecastab.strategies import MultiStep, Reinforce, strategy_from_spec
 from forecastab.strategies.reinforce import REWARDS, sequence_reward
 from forecastab.teacher_forcing import rollout
 
-B, L, H = 16, 10, 6
-
 warnings.filterwarnings("ignore", ".*self.log.*")
 
 
 def _module(strategy, *, distribution: str | None = None, seed: int = 0) -> ForecastModule:
-    torch.manual_seed(seed)
-    return ForecastModule(
-        RNNConfig(hidden_size=8, distribution=distribution),
-        context_length=L,
-        horizon=H,
-        learning_rate=0.01,
-        strategy=strategy,
-    )
+    network = RNNConfig(hidden_size=8, distribution=distribution)
+    return make_module(strategy, network=network, seed=seed)
 
 
 @pytest.fixture
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(1)
-    t = torch.arange(L + H, dtype=torch.float32)
-    phase = torch.rand(B, 1, generator=generator) * 6
-    series = torch.sin(t / 2 + phase)[..., None] + 2.0  # (B, L+H, 1), positive for sMAPE
-    return series[:, :L], series[:, L:]
+    return sine_batch(offset=2.0)  # positive, for sMAPE
 
 
 def _grads(module) -> list[torch.Tensor]:

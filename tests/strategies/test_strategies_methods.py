@@ -9,6 +9,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from strategy_examples import B, H, make_module, sine_batch
 from torch.utils.data import DataLoader, TensorDataset
 
 from forecastab.models import ForecastModule, RNNConfig, TransformerConfig
@@ -16,29 +17,16 @@ from forecastab.strategies import DataAsDemonstrator, ProfessorForcing
 from forecastab.strategies.generalized_teacher_forcing import jacobian_growth
 from forecastab.teacher_forcing import rollout
 
-B, L, H = 16, 10, 6
-
 warnings.filterwarnings("ignore", ".*self.log.*")
 
 
 def _module(strategy, *, network=None, seed: int = 0) -> ForecastModule:
-    torch.manual_seed(seed)
-    return ForecastModule(
-        network or RNNConfig(hidden_size=8),
-        context_length=L,
-        horizon=H,
-        learning_rate=0.01,
-        strategy=strategy,
-    )
+    return make_module(strategy, network=network, seed=seed)
 
 
 @pytest.fixture
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
-    generator = torch.Generator().manual_seed(1)
-    t = torch.arange(L + H, dtype=torch.float32)
-    phase = torch.rand(B, 1, generator=generator) * 6
-    series = torch.sin(t / 2 + phase)[..., None]  # (B, L+H, 1)
-    return series[:, :L], series[:, L:]
+    return sine_batch()
 
 
 def _loss_and_grads(module, batch):
