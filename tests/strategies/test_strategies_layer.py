@@ -169,7 +169,8 @@ RESUMED = {**{method: example(method) for method in METHODS}, "per_epoch_coins":
 def _module(method: str) -> ForecastModule:
     pl.seed_everything(0, verbose=False)
     # a method that needs a distribution head (reinforce) gets a Gaussian one
-    head = {"distribution": "gaussian"} if STRATEGIES[method].needs_distribution else {}
+    strategy = STRATEGIES[RESUMED[method].get("method", "scheduled_sampling")]
+    head = {"distribution": "gaussian"} if strategy.needs_distribution else {}
     return model_from_spec(
         {"type": "rnn", "hidden_size": 8, "learning_rate": 0.01, **head},
         context_length=L,
