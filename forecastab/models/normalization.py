@@ -177,6 +177,14 @@ class NormalizedNetwork(nn.Module):
         statistics = self.statistics(context)
         return NormalizedState(self.inner.encode(self.normalize(context, statistics)), statistics)
 
+    def repeat_state(self, state: NormalizedState, repeats: int) -> NormalizedState:
+        """The wrapped state and the window statistics, each window ``repeats`` times in a row."""
+        statistics = WindowStatistics(
+            state.statistics.location.repeat_interleave(repeats, dim=0),
+            state.statistics.scale.repeat_interleave(repeats, dim=0),
+        )
+        return NormalizedState(self.inner.repeat_state(state.inner, repeats), statistics)
+
     def step(self, x_prev: Tensor, state: NormalizedState) -> tuple[Tensor, NormalizedState]:
         """One decoder step on the normalized input ``(B, C)``; the prediction is restored."""
         y, inner = self.inner.step(self.normalize(x_prev, state.statistics), state.inner)

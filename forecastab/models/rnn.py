@@ -132,6 +132,14 @@ class RNNNetwork(nn.Module):
         _, state = self.encoder(context)
         return state
 
+    @staticmethod
+    def repeat_state(state: RNNState, repeats: int) -> RNNState:
+        """Each window's state ``repeats`` times in a row (``(layers, B * repeats, D)``), as if
+        each context had been repeated before :meth:`encode`."""
+        if isinstance(state, tuple):
+            return tuple(s.repeat_interleave(repeats, dim=1) for s in state)  # type: ignore[return-value]
+        return state.repeat_interleave(repeats, dim=1)
+
     def step(self, x_prev: Tensor, state: RNNState) -> tuple[Tensor, RNNState]:
         """One decoder step: input ``(B, C)`` -> prediction ``(B, C)`` and the next state.
 

@@ -209,6 +209,19 @@ class TransformerNetwork(nn.Module):
         _, cache = self._layers(prefix, None, 0)
         return TransformerState(cache=cache, length=prefix.shape[1])
 
+    @staticmethod
+    def repeat_state(state: TransformerState, repeats: int) -> TransformerState:
+        """Each window's cache ``repeats`` times in a row, as if each context had been repeated
+        before :meth:`encode`."""
+        cache = None if state.cache is None else [
+            (k.repeat_interleave(repeats, dim=0), v.repeat_interleave(repeats, dim=0))
+            for k, v in state.cache  # (B, nh, T, hd) each
+        ]
+        last = None if state.last_hidden is None else state.last_hidden.repeat_interleave(
+            repeats, dim=0
+        )
+        return TransformerState(cache, state.length, last)
+
     def step(self, x_prev: Tensor, state: TransformerState) -> tuple[Tensor, TransformerState]:
         """Append one position ``(B, C)``; return its prediction ``(B, C)`` and the new state.
 

@@ -83,6 +83,7 @@ def rollout(
     draw: bool = False,
     feedback: str = "sample",
     coins: Tensor | None = None,
+    encoded: Any = None,
 ) -> Rollout:
     """Forecast ``horizon`` steps from ``context``, feeding back truth with probability ``ratio``.
 
@@ -111,6 +112,10 @@ def rollout(
             fresh coins per sample: ``(H,)`` for ``per_step`` and ``two_pass``, ``(1,)`` for
             ``per_sequence``; the true value is fed where a draw is below ``ratio``. ``prefix``
             flips no coins and takes none.
+        encoded: the decoder's starting state when the caller already has it (``net.encode``
+            of ``context``, e.g. one encoding repeated for many sampled paths); None encodes
+            ``context`` here. The sequential loop uses it; the parallel teacher-forced pass
+            encodes for itself.
 
     Returns:
         A :class:`Rollout` with predictions ``(B, H, C)``, teacher mask ``(B, H)`` and hidden
@@ -154,7 +159,7 @@ def rollout(
             return _whole(distribution, output, mask, hidden, draw)
         return _whole(distribution, net.teacher_forced(context, targets), mask, None, draw)
 
-    state = net.encode(context)
+    state = net.encode(context) if encoded is None else encoded
     x = context[:, -1]  # (B, C) the decoder's first input is the last context value
     predictions: list[Tensor] = []
     params: list[Tensor] = []

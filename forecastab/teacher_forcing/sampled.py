@@ -2,8 +2,9 @@
 
 Each of the ``S`` paths of an origin feeds back its own draws (ancestral sampling, as DeepAR
 forecasts), so it is exposed to its own noise and its spread widens honestly over the horizon.
-The contexts are repeated ``S`` times and the one :func:`~forecastab.teacher_forcing.rollout`
-runs once over ``B x S`` rows with ``draw=True``: no loop over samples, no copy of the loop.
+Each context is encoded once and its state repeated ``S`` times, and the one
+:func:`~forecastab.teacher_forcing.rollout` decodes ``B x S`` rows with ``draw=True``: no loop
+over samples, no copy of the loop.
 A seed makes the draws reproducible without touching the caller's random state.
 """
 
@@ -79,9 +80,23 @@ def sample_paths(
     batch_size = context.shape[0]
     rows = context.repeat_interleave(num_samples, dim=0)  # (B*S, L, C)
     truth = None if targets is None else targets.repeat_interleave(num_samples, dim=0)
+    encoded = None
+    sequential = getattr(net, "autoregressive", True) and not (ratio == 1.0 and feed is None)
+    if sequential and hasattr(net, "repeat_state"):
+        # the S paths of a context share its encoding: encode B rows, not B*S (with dropout
+        # on, they share its mask too)
+        encoded = net.repeat_state(net.encode(context), num_samples)
     with seeded(seed, context.device):
         out = rollout(
-            net, rows, horizon, targets=truth, ratio=ratio, draw=True, feedback=feedback, feed=feed
+            net,
+            rows,
+            horizon,
+            targets=truth,
+            ratio=ratio,
+            draw=True,
+            feedback=feedback,
+            feed=feed,
+            encoded=encoded,
         )
     paths = out.predictions.unflatten(0, (batch_size, num_samples))  # (B, S, H, C)
     params = out.params.unflatten(0, (batch_size, num_samples))  # (B, S, H, C, P)

@@ -8,6 +8,7 @@ import torch
 from forecastab.errors import ConfigError
 from forecastab.models import RNNConfig, RNNNetwork, TransformerConfig, TransformerNetwork
 from forecastab.models.distributions import Distribution
+from forecastab.models.lightning import build_network
 from forecastab.teacher_forcing import rollout, sample_paths
 
 L, H = 8, 5
@@ -83,3 +84,28 @@ def test_bad_sampling_requests_are_one_line_errors():
     point = RNNNetwork(RNNConfig(hidden_size=8), n_targets=2)
     with pytest.raises(ConfigError, match="need a probabilistic network"):
         sample_paths(point, torch.zeros(1, L, 2), H, num_samples=2)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        RNNConfig(cell="gru", hidden_size=8, num_layers=2, distribution="gaussian"),
+        RNNConfig(cell="lstm", hidden_size=8, distribution="student_t"),
+        RNNConfig(hidden_size=8, distribution="gaussian", normalization="revin"),
+        TransformerConfig(d_model=8, nhead=2, distribution="gaussian", normalization="last"),
+    ],
+    ids=["gru", "lstm", "gru-revin", "transformer-last"],
+)
+def test_one_encoding_per_context_equals_encoding_every_path(config) -> None:
+    """The S paths of a context decode from its one encoding, repeated: the same paths (same
+    draws, same seed) as encoding the context S times, for every network's state layout."""
+    torch.manual_seed(0)
+    net = build_network(config, context_length=7, horizon=5, n_targets=2).eval()
+    context = torch.randn(3, 7, 2)
+    with torch.no_grad():
+        shared = sample_paths(net, context, 5, num_samples=4, seed=11)
+        torch.manual_seed(11)
+        rows = context.repeat_interleave(4, dim=0)  # (12, 7, 2): every path encodes its own
+        every = rollout(net, rows, 5, draw=True)
+    torch.testing.assert_close(shared.predictions, every.predictions.unflatten(0, (3, 4)))
+    torch.testing.assert_close(shared.params, every.params.unflatten(0, (3, 4)))
