@@ -450,7 +450,7 @@ class ForecastModule(pl.LightningModule):
             mode: ``free_running`` (feeds back its own predictions) or ``teacher_forced``
                 (one-step-ahead at every horizon position, fed the true previous values).
             batch_size: origins per forward pass (sampled: rows, origins x samples, per pass
-                are at most ``max(batch_size, SAMPLED_ROWS_PER_PASS)``).
+                are at most ``max(batch_size, SAMPLED_ROWS_PER_PASS[device])``).
             num_samples: ``S`` sampled paths per origin from a probabilistic model (see
                 :func:`~forecastab.teacher_forcing.sample_paths`); None: the point forecast.
             feedback: what sampled paths feed back, ``sample`` or ``mean``.
