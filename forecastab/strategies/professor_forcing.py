@@ -46,7 +46,11 @@ class ProfessorForcingConfig:
 
     Attributes:
         weight: weight of the adversarial term in the forecaster's loss.
-        discriminator_hidden: hidden units of the discriminator's GRU (per direction) and MLP.
+        discriminator_hidden: hidden units of the discriminator's GRU (per direction) and MLP;
+            None (the default) is the forecaster's decoder width ``D``, so that the two
+            players are matched (and the discriminator costs about what the forecaster does:
+            at 64 units for a 32-unit GRU it made an epoch 3.6x a free-running one, at 32
+            units 2.0x; experiments/benchmarks/strategies.py).
         discriminator_learning_rate: the discriminator's Adam learning rate; None is the
             forecaster's.
         train_below: train the discriminator only while its accuracy is below this.
@@ -54,7 +58,7 @@ class ProfessorForcingConfig:
     """
 
     weight: float = 1.0
-    discriminator_hidden: int = 64
+    discriminator_hidden: int | None = None
     discriminator_learning_rate: float | None = None
     train_below: float = 0.99
     pass_above: float = 0.75
@@ -64,7 +68,9 @@ class ProfessorForcingConfig:
             raise ConfigError(
                 f"professor_forcing: weight must be a number >= 0, got {self.weight!r}"
             )
-        if self.discriminator_hidden < 1:
+        if self.discriminator_hidden is not None and not (
+            isinstance(self.discriminator_hidden, int) and self.discriminator_hidden >= 1
+        ):
             raise ConfigError(
                 "professor_forcing: discriminator_hidden must be a positive integer, "
                 f"got {self.discriminator_hidden}"
@@ -128,8 +134,9 @@ class ProfessorForcing(Strategy):
     def attach(self, module: Any) -> None:
         """Build the discriminator for the network's behaviour width ``D + C``."""
         super().attach(module)
-        width = decoder_width(module) + module.n_targets
-        self.discriminator = Discriminator(width, hidden=self.config.discriminator_hidden)
+        decoder = decoder_width(module)
+        hidden = self.config.discriminator_hidden or decoder
+        self.discriminator = Discriminator(decoder + module.n_targets, hidden=hidden)
 
     def configure_optimizers(self, module: Any) -> list[torch.optim.Optimizer]:
         """Adam for the forecaster's network, Adam for the discriminator."""

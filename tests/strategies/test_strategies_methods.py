@@ -281,6 +281,13 @@ def test_professor_trains_a_distribution_head_on_its_likelihood(batch, fast_trai
 def test_professor_discriminator_is_sized_for_the_transformer() -> None:
     module = _module({"method": "professor_forcing"}, network=TransformerConfig(d_model=8, nhead=2))
     assert module.strategy.discriminator.rnn.input_size == 8 + 1
+    # by default as wide as the forecaster's decoder; an explicit width wins
+    assert module.strategy.discriminator.rnn.hidden_size == 8
+    wide = _module(
+        {"method": "professor_forcing", "professor_forcing": {"discriminator_hidden": 5}},
+        network=TransformerConfig(d_model=8, nhead=2),
+    )
+    assert wide.strategy.discriminator.rnn.hidden_size == 5
 
 
 # -- scheduled sampling's detach -------------------------------------------------------------
