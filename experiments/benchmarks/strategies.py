@@ -120,8 +120,8 @@ def main() -> None:
             best[name] = min(best.get(name, float("inf")), seconds)
     tf, fr = best["teacher_forcing"], best["free_running"]
     print(
-        f"one training epoch, Mackey-Glass L={L} H={H}, GRU 32, batch 64, mean of epochs 2-{EPOCHS}, "
-        f"epochs, best of {REPEATS} repeats, 1 thread"
+        f"one training epoch, Mackey-Glass L={L} H={H}, GRU 32, batch 64, mean of epochs "
+        f"2-{EPOCHS}, best of {REPEATS} repeats, 1 thread"
     )
     print(f"{'method':40s} {'s/epoch':>8s} {'/ TF':>7s} {'/ FR':>7s}  target")
     for name, seconds in best.items():
