@@ -157,8 +157,29 @@ def _cell_config_text(cell: RunCell) -> str:
         "seed": cell.seed,
         "horizon": cell.horizon,
         "threads_per_run": cell.config.executor.threads_per_run,  # changes float results
+        "defaults": effective_defaults(cell.model_spec.options(), cell.strategy_config.spec()),
     }
     return run_config_text(cell.config, run)
+
+
+def effective_defaults(model: dict[str, Any], strategy: dict[str, Any]) -> dict[str, Any]:
+    """Every network and strategy parameter a run trains with, the defaults filled in.
+
+    The entries above record only the keys the file gives; a default that changes between
+    forecastab versions (a strategy's discriminator width, say) changes the numbers too, so it
+    is part of the run's identity and the run is redone, with the reason in summary.md.
+
+    >>> effective_defaults({"type": "rnn", "hidden_size": 8}, {})["network"]["num_layers"]
+    1
+    """
+    import dataclasses
+
+    from forecastab.models.lightning import NETWORK_CONFIGS, SPEC_KEYS
+    from forecastab.strategies import strategy_from_spec
+
+    fields = {key: value for key, value in model.items() if key not in SPEC_KEYS}
+    network = dataclasses.asdict(NETWORK_CONFIGS[model["type"]](**fields))
+    return {"network": network, "strategy": strategy_from_spec(strategy).spec()}
 
 
 def is_complete(run_dir: Path, config_text: str | None = None) -> bool:

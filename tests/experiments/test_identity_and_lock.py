@@ -152,3 +152,26 @@ def test_two_concurrent_runs_the_second_refused_the_first_intact(
     assert first.wait(timeout=600) == 0
     assert (out / "results.csv").read_bytes() == (solo / "results.csv").read_bytes()
     assert cli.main(["run", str(path), "--out", str(out), "--quiet"]) == 0  # lock released
+
+
+def test_a_changed_default_redoes_the_run(
+    tmp_path: Path, make_config: Callable[..., dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A setting the file leaves to its default is part of the identity too: when a new
+    version changes the default, finished runs are redone, with the reason."""
+    from forecastab.strategies.noise_injection import NoiseInjectionConfig
+
+    noise = {"name": "tf", "method": "noise_injection", "noise_injection": {"std": 0.1}}
+    config = validate_config(make_config(baselines=[], strategies=[noise]))
+    out = tmp_path / "out"
+    run_experiment(config, out, progress=False)
+    assert [o.status for o in run_experiment(config, out, progress=False).outcomes] == ["skipped"]
+    defaults = NoiseInjectionConfig.__init__.__defaults__
+    assert defaults[-2] is False  # (std, context, schedule): context's default
+    monkeypatch.setattr(
+        NoiseInjectionConfig.__init__, "__defaults__", (*defaults[:-2], True, defaults[-1])
+    )
+    result = run_experiment(config, out, progress=False)
+    assert [o.status for o in result.outcomes] == ["done"]
+    reason = (out / "runs" / "gru__tf__seed0" / "redone.txt").read_text()
+    assert "run.defaults.strategy.noise_injection.context changed (False -> True)" in reason
