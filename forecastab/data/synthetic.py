@@ -5,6 +5,8 @@ Each generator is deterministic for a given seed and returns a one-column DataFr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
@@ -128,16 +130,30 @@ def lorenz(
             [sigma * (s[1] - s[0]), s[0] * (rho - s[2]) - s[1], s[0] * s[1] - beta * s[2]]
         )
 
-    out = np.empty(length + burn_in)
-    for i in range(length + burn_in):
+    out = _rk4_samples(deriv, state, length + burn_in, dt=dt, sample_every=sample_every)
+    return pd.DataFrame({"x": out[burn_in:, 0]}, index=pd.RangeIndex(length, name="t"))
+
+
+def _rk4_samples(
+    deriv: Callable[[np.ndarray], np.ndarray],
+    state: np.ndarray,
+    samples: int,
+    *,
+    dt: float,
+    sample_every: int,
+) -> np.ndarray:
+    """``(samples, D)`` states of ``ds/dt = deriv(s)`` from ``state``, integrated with classical
+    RK4 at step ``dt`` and kept every ``sample_every`` steps."""
+    out = np.empty((samples, len(state)))
+    for i in range(samples):
         for _ in range(sample_every):
             k1 = deriv(state)
             k2 = deriv(state + 0.5 * dt * k1)
             k3 = deriv(state + 0.5 * dt * k2)
             k4 = deriv(state + dt * k3)
             state = state + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-        out[i] = state[0]
-    return pd.DataFrame({"x": out[burn_in:]}, index=pd.RangeIndex(length, name="t"))
+        out[i] = state
+    return out
 
 
 def thomas(
@@ -177,15 +193,7 @@ def thomas(
     def deriv(s: np.ndarray) -> np.ndarray:
         return np.sin(s[[1, 2, 0]]) - b * s
 
-    out = np.empty((length + burn_in, 3))
-    for i in range(length + burn_in):
-        for _ in range(sample_every):
-            k1 = deriv(state)
-            k2 = deriv(state + 0.5 * dt * k1)
-            k3 = deriv(state + 0.5 * dt * k2)
-            k4 = deriv(state + dt * k3)
-            state = state + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
-        out[i] = state
+    out = _rk4_samples(deriv, state, length + burn_in, dt=dt, sample_every=sample_every)
     return pd.DataFrame(
         out[burn_in:], columns=["x", "y", "z"], index=pd.RangeIndex(length, name="t")
     )

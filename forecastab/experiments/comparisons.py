@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from forecastab.errors import DataError, ForecastabError
+from forecastab.evaluation.compare import COMPARISON_COLUMNS as STEP_COLUMNS
 from forecastab.files import atomic_write
 
 ERRORS = "errors.npz"
@@ -32,12 +33,7 @@ COMPARISON_COLUMNS = [
     "seed",
     "step",
     "metric",
-    "mean_difference",
-    "lower",
-    "upper",
-    "statistic",
-    "p_value",
-    "p_holm",
+    *STEP_COLUMNS[1:],  # mean_difference ... p_holm, as paired_comparison returns them
 ]
 """The columns of ``comparisons.csv``: the DESIGN.md contract, then the Holm-adjusted p-value."""
 
@@ -90,6 +86,11 @@ def load_errors(out_dir: Path) -> pd.DataFrame:
             "saved errors must be rerun in a new folder)"
         )
     return pd.DataFrame(rows)
+
+
+def _by_seed(runs: pd.DataFrame) -> dict[int, Any]:
+    """The rows of :func:`load_errors` by seed."""
+    return {int(row.seed): row for row in runs.itertuples()}
 
 
 def _parse_reference(reference: str | None, runs: pd.DataFrame) -> tuple[str | None, str]:
@@ -149,8 +150,7 @@ def compare_experiment(
             ]
             if ref.empty:
                 continue
-            ours = {int(r.seed): r for r in series.itertuples()}
-            theirs = {int(r.seed): r for r in ref.itertuples()}
+            ours, theirs = _by_seed(series), _by_seed(ref)
             if len(theirs) == 1 and set(theirs) != set(ours):
                 # a seedless reference (a baseline) pairs with every seed
                 theirs = {seed: next(iter(theirs.values())) for seed in ours}
@@ -280,8 +280,8 @@ def headline_test(
 
     def test(model: str, strategy: str, reference: str) -> str | None:
         mine = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
-        ours = {int(r.seed): r for r in mine[mine["strategy"] == strategy].itertuples()}
-        theirs = {int(r.seed): r for r in mine[mine["strategy"] == reference].itertuples()}
+        ours = _by_seed(mine[mine["strategy"] == strategy])
+        theirs = _by_seed(mine[mine["strategy"] == reference])
         seeds = sorted(
             seed for seed in set(ours) & set(theirs)
             if np.array_equal(ours[seed].origins, theirs[seed].origins)

@@ -9,6 +9,7 @@ forecastab never loads it.
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,6 +104,32 @@ def small_multiples_axes(
     if len(cells) < n_panels:
         raise DataError(f"{chart} needs {n_panels} axes, got {len(cells)}")
     return root_figure(cells[0]), cells
+
+
+def chosen_origins(count: int, n: int) -> Any:
+    """``(n,)`` indices of up to ``n`` evenly spread origins out of ``count``."""
+    import numpy as np
+
+    return np.unique(np.linspace(0, count - 1, min(n, count)).round().astype(int))
+
+
+def origin_panels(
+    panels: int, *, ncols: int, labels: list[str], axes: Any = None, chart: str
+) -> tuple[Figure, list[Axes], int, int]:
+    """The grid of one panel per origin, sized for its panels and its legend's ``labels``.
+
+    Returns:
+        ``(figure, panel axes, columns, legend columns)``.
+    """
+    ncols = min(ncols, panels)
+    nrows = math.ceil(panels / ncols)
+    width = COLUMN_WIDTH if ncols == 1 else 3.4 * ncols
+    legend_ncols = legend_columns(labels, width)
+    height = 2.0 * nrows + 0.2 * math.ceil(len(labels) / legend_ncols)
+    fig, panel_axes = small_multiples_axes(
+        panels, nrows=nrows, ncols=ncols, size=(width, height), axes=axes, chart=chart
+    )
+    return fig, panel_axes, ncols, legend_ncols
 
 
 def style_axes(ax: Axes, *, xlabel: str, ylabel: str, title: str | None = None) -> None:

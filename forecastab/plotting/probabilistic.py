@@ -11,9 +11,10 @@ import pandas as pd
 
 from forecastab.errors import DataError
 from forecastab.plotting.figure import (
-    COLUMN_WIDTH,
     add_legend,
+    chosen_origins,
     legend_columns,
+    origin_panels,
     series_colours,
     small_multiples_axes,
     style_axes,
@@ -90,18 +91,12 @@ def plot_fan_chart(
             f"contexts {context.shape}, targets {truth.shape} and samples {paths.shape} must "
             "share origins (N) and horizon (H)"
         )
-    chosen = np.unique(np.linspace(0, count - 1, min(n, count)).round().astype(int))  # (n,)
-    ncols = min(ncols, len(chosen))
-    nrows = math.ceil(len(chosen) / ncols)
+    chosen = chosen_origins(count, n)  # (n,)
     ordered = sorted(levels, reverse=True)
-    width = COLUMN_WIDTH if ncols == 1 else 3.4 * ncols
     labels = ["context", "truth", "median", *(f"{round(100 * lv)}% band" for lv in ordered)]
-    legend_ncols = legend_columns(labels, width)
-    height = 2.0 * nrows + 0.2 * math.ceil(len(labels) / legend_ncols)
-    fig, panel_axes = small_multiples_axes(
-        len(chosen), nrows=nrows, ncols=ncols, size=(width, height), axes=axes,
-        chart="plot_fan_chart",
-    )  # fmt: skip
+    fig, panel_axes, ncols, legend_ncols = origin_panels(
+        len(chosen), ncols=ncols, labels=labels, axes=axes, chart="plot_fan_chart"
+    )
     past = np.arange(-context.shape[1] + 1, 1)  # (L,)
     ahead = np.arange(1, horizon + 1)  # (H,)
     handles: list[Artist] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,10 +9,9 @@ import numpy as np
 
 from forecastab.errors import DataError
 from forecastab.plotting.figure import (
-    COLUMN_WIDTH,
     add_legend,
-    legend_columns,
-    small_multiples_axes,
+    chosen_origins,
+    origin_panels,
     style_origin_panel,
 )
 
@@ -99,9 +97,7 @@ def plot_rollouts(
             )
     if origins is not None and len(origins) != count:
         raise DataError(f"origins names {len(origins)} origins but targets has {count}")
-    chosen = np.unique(np.linspace(0, count - 1, min(n, count)).round().astype(int))  # (n,)
-    ncols = min(ncols, len(chosen))
-    nrows = math.ceil(len(chosen) / ncols)
+    chosen = chosen_origins(count, n)  # (n,)
 
     from matplotlib.lines import Line2D
 
@@ -115,17 +111,8 @@ def plot_rollouts(
         handles.append(Line2D([], [], color=colour, linewidth=1.5, linestyle="--"))
         diverged = bool(np.isnan(forecast[chosen]).any())
         labels.append(name + (" (diverged)" if diverged else ""))
-    width = COLUMN_WIDTH if ncols == 1 else 3.4 * ncols
-    legend_ncols = legend_columns(labels, width)
-
-    height = 2.0 * nrows + 0.2 * math.ceil(len(labels) / legend_ncols)
-    fig, panel_axes = small_multiples_axes(
-        len(chosen),
-        nrows=nrows,
-        ncols=ncols,
-        size=(width, height),
-        axes=axes,
-        chart="plot_rollouts",
+    fig, panel_axes, ncols, legend_ncols = origin_panels(
+        len(chosen), ncols=ncols, labels=labels, axes=axes, chart="plot_rollouts"
     )
 
     past = np.arange(-context.shape[1] + 1, 1)  # (L,)
