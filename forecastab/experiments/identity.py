@@ -164,10 +164,17 @@ def redo_reason(
     return f"inputs changed since it was computed: {change_reason(saved_text, config_text)}"
 
 
-def redone_runs(out_dir: Path) -> list[str]:
-    """One line per run folder that says why its earlier result was replaced."""
+def redone_runs(out_dir: Path, names: set[str] | None = None) -> list[str]:
+    """One line per run folder that says why its earlier result was replaced.
+
+    Args:
+        out_dir: The experiment's output folder.
+        names: Only these run folders (the current grid); None: every one.
+    """
     lines = []
     for path in sorted((out_dir / "runs").glob(f"*/{REDONE}")):
+        if names is not None and path.parent.name not in names:
+            continue
         try:
             reason = path.read_text(encoding="utf-8").strip().splitlines()[0]
         except (OSError, UnicodeDecodeError, IndexError):

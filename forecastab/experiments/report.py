@@ -371,11 +371,6 @@ def experiment_title(out_dir: Path) -> str:
     return out_dir.name
 
 
-def _listed(line: str, names: set[str] | None) -> bool:
-    """Whether a line of the form ``run-name: why`` (name in backquotes) is of this grid."""
-    return names is None or line.split("`")[1] in names
-
-
 def write_summary(out_dir: Path) -> Path:
     """(Re)write ``summary.md`` from ``results.csv`` and the failed runs' ``error.txt``.
 
@@ -407,7 +402,7 @@ def write_summary(out_dir: Path) -> Path:
         title=experiment_title(out_dir),
         failures=failed_runs(out_dir),
         config=config if isinstance(config, dict) else None,
-        redone=[line for line in redone_runs(out_dir) if _listed(line, names)],
+        redone=redone_runs(out_dir, names),
         diverged=failed_runs(out_dir, diverged=True),
         paired_test=None if runs is None else partial(headline_test, runs),
     )

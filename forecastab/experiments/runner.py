@@ -236,11 +236,13 @@ def build_datamodule(config: ExperimentConfig, horizon: int, seed: int) -> Any:
 
 
 def _quiet_lightning() -> None:
+    """The library's quieting (:func:`forecastab.quiet.quiet_lightning`), and for a grid run
+    also every Lightning logger at WARNING and the logging-interval warning of short epochs."""
+    from forecastab.quiet import quiet_lightning
+
+    quiet_lightning()
     for name in LIGHTNING_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*smaller than the logging interval.*")
 
 
