@@ -187,11 +187,14 @@ def compare_differential(
     tests = np.array(
         [diebold_mariano(d[:, h], horizon=h + 1, lag=lag, kernel=kernel) for h in range(horizon)]
     ).reshape(horizon, 2)  # (H, 2) statistic, p-value
-    means = bootstrap_means(
-        d, n_bootstrap=n_bootstrap, block_length=block_length, method=method, seed=seed
-    )  # (B, H)
-    alpha = (1.0 - confidence) / 2.0
-    lower, upper = np.quantile(means, [alpha, 1.0 - alpha], axis=0)  # (H,) each
+    if n_bootstrap == 0:  # the tests only: no interval
+        lower, upper = np.full(horizon, np.nan), np.full(horizon, np.nan)
+    else:
+        means = bootstrap_means(
+            d, n_bootstrap=n_bootstrap, block_length=block_length, method=method, seed=seed
+        )  # (B, H)
+        alpha = (1.0 - confidence) / 2.0
+        lower, upper = np.quantile(means, [alpha, 1.0 - alpha], axis=0)  # (H,) each
     broken = ~np.all(np.isfinite(d), axis=0)  # (H,)
     lower[broken], upper[broken] = np.nan, np.nan
     with np.errstate(invalid="ignore"):
@@ -232,7 +235,8 @@ def paired_comparison(
             differential is averaged over them before testing (a single reference array is
             paired with every seed, as a baseline has no seed).
         loss: ``mse`` (squared error) or ``mae`` (absolute error).
-        n_bootstrap: resamples for the interval of the mean difference.
+        n_bootstrap: resamples for the interval of the mean difference; 0 skips the
+            interval (``lower`` and ``upper`` are NaN) and computes the tests only.
         confidence: coverage of the interval; the test level is ``1 - confidence``.
         block_length: origins per bootstrap block; None: ``max(H, ceil(N ** (1/3)))``.
         method: ``moving``, ``circular`` or ``iid`` bootstrap.

@@ -103,6 +103,20 @@ def test_paired_comparison_finds_the_better_steps():
     assert (table["n_seeds"] == 1).all()
 
 
+def test_paired_comparison_without_resamples_gives_the_same_tests_and_no_interval():
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=(120, 4, 1))
+    errors = 0.8 * reference + 0.1 * rng.normal(size=(120, 4, 1))
+    with_interval = paired_comparison(errors, reference, n_bootstrap=100)
+    tests_only = paired_comparison(errors, reference, n_bootstrap=0)
+    for column in ("mean_difference", "statistic", "p_value", "p_holm"):
+        np.testing.assert_array_equal(tests_only[column], with_interval[column])
+    assert tests_only[["lower", "upper"]].isna().all().all()
+    assert with_interval[["lower", "upper"]].notna().all().all()
+    with pytest.raises(ConfigError, match="n_bootstrap"):
+        paired_comparison(errors, reference, n_bootstrap=-1)
+
+
 def test_paired_over_seeds_averages_the_differential():
     rng = np.random.default_rng(2)
     reference = {seed: rng.normal(size=(50, 2, 1)) for seed in (0, 1, 2)}
