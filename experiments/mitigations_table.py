@@ -60,9 +60,10 @@ def with_paired_steps(runs: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     return merged.fillna({"better": "–", "worse": "–"})
 
 
-def run_table(out_dir: Path, max_samples: int) -> pd.DataFrame:
-    """One row per (dataset, model, strategy, seed): FR and TF RMSE over the horizon, MMD^2,
-    and the steps where the paired test finds it better or worse than teacher forcing."""
+def run_table(out_dir: Path, max_samples: int, split: str = "test") -> pd.DataFrame:
+    """One row per (dataset, model, strategy, seed): FR and TF RMSE over the horizon, MMD^2 on
+    the ``split`` windows, and the steps where the paired test finds it better or worse than
+    teacher forcing."""
     config = validate_config(yaml.safe_load((out_dir / "config.yaml").read_text()))
     results = pd.read_csv(out_dir / "results.csv")
     results = results[(results["metric"] == "rmse") & (results["strategy"] != "baseline")]
@@ -73,7 +74,7 @@ def run_table(out_dir: Path, max_samples: int) -> pd.DataFrame:
         .reset_index()
     )
     datamodule = build_datamodule(config, config.data.horizons[0], config.seeds[0])
-    contexts, targets = datamodule.windows("test")
+    contexts, targets = datamodule.windows(split)
     mmd = []
     for row in means.itertuples():
         checkpoint = out_dir / "runs" / f"{row.model}__{row.strategy}__seed{row.seed}"
@@ -95,7 +96,7 @@ def seed_cell(values: pd.Series) -> str:
     )
 
 
-def markdown(runs: pd.DataFrame) -> str:
+def markdown(runs: pd.DataFrame, split: str = "test") -> str:
     """Per dataset: a table of mean ± std over seeds, then the two headline ratios."""
     lines = []
     for dataset, rows in runs.groupby("dataset"):
@@ -103,7 +104,8 @@ def markdown(runs: pd.DataFrame) -> str:
         lines += [
             f"**{dataset}**, GRU, RMSE in scaled units averaged over the horizon, "
             f"seeds {', '.join(map(str, seeds))} (mean ± std over seeds); MMD² between "
-            "teacher-forced and free-running decoder states on the test windows, mean over steps; "
+            f"teacher-forced and free-running decoder states on the {split} windows, mean over "
+            "steps; "
             "paired test against teacher forcing: Diebold-Mariano on the squared error per step, "
             "Holm over the steps, 5%",
             "",
@@ -176,9 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dirs", nargs="+", type=Path)
     parser.add_argument("--max-samples", type=int, default=300)
     parser.add_argument("--chart", type=Path, default=CHART)
+    parser.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="windows the MMD is computed on (val: for choosing settings; RMSE stays test)",
+    )
     args = parser.parse_args(argv)
-    runs = pd.concat([run_table(d, args.max_samples) for d in args.out_dirs], ignore_index=True)
-    print(markdown(runs))
+    runs = pd.concat(
+        [run_table(d, args.max_samples, args.split) for d in args.out_dirs], ignore_index=True
+    )
+    print(markdown(runs, args.split))
     print(f"chart: {chart(runs, args.chart)}", file=sys.stderr)
     return 0
 

@@ -133,6 +133,11 @@ class Strategy(nn.Module):
         module.log("train_loss", loss, on_step=True, on_epoch=True, batch_size=batch_size)
 
 
+def detached_feed(prediction: Tensor, truth: Tensor | None, step: int) -> Tensor:
+    """A ``rollout`` feed hook that feeds a prediction back without its gradient."""
+    return prediction.detach()
+
+
 def decoder_width(module: Any) -> int:
     """``D``, the width of the decoder's hidden state, found by a one-step rollout of zeros."""
     network = module.network

@@ -26,7 +26,7 @@ from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
 from forecastab.errors import ConfigError, unknown_name
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, detached_feed
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
 from forecastab.teacher_forcing.coins import COIN_DRAWS, EpochCoins
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
@@ -59,10 +59,6 @@ class ScheduledSamplingConfig:
             raise ConfigError(unknown_name("coins", str(self.coins), COIN_DRAWS))
         if self.teacher_forcing is not None:
             schedule_from_spec(self.teacher_forcing)
-
-
-def _detached(prediction: Tensor, truth: Tensor | None, step: int) -> Tensor:
-    return prediction.detach()
 
 
 class ScheduledSampling(Strategy):
@@ -99,7 +95,7 @@ class ScheduledSampling(Strategy):
         context, targets = batch
         ratio = module.teacher_forcing_ratio
         # At ratio 1 nothing is fed back; leaving feed out keeps the fast parallel path.
-        feed = _detached if self.config.detach and ratio < 1.0 else None
+        feed = detached_feed if self.config.detach and ratio < 1.0 else None
         out = rollout(
             module.network,
             context,

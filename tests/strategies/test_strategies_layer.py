@@ -97,6 +97,14 @@ BAD_SPECS = [
         "'detach' is given twice, at the top of the strategy and under 'scheduled_sampling'; "
         "keep one",
     ),
+    (
+        {"method": "professor_forcing", "professor_forcing": {"warmup_epochs": -1}},
+        "professor_forcing: warmup_epochs must be an integer >= 0, got -1",
+    ),
+    (
+        {"method": "professor_forcing", "professor_forcing": {"detach": "yes"}},
+        "professor_forcing: detach must be true or false, got 'yes'",
+    ),
     ([1, 2], "a strategy must be a mapping such as {method: scheduled_sampling}, got [1, 2]"),
 ]
 

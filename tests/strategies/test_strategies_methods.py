@@ -15,6 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from forecastab.models import ForecastModule, RNNConfig, TransformerConfig
 from forecastab.strategies import DataAsDemonstrator, ProfessorForcing
 from forecastab.strategies.generalized_teacher_forcing import jacobian_growth
+from forecastab.strategies.professor_forcing import Behaviours
 from forecastab.teacher_forcing import rollout
 
 warnings.filterwarnings("ignore", ".*self.log.*")
@@ -222,6 +223,47 @@ def test_professor_adversarial_gradient_flows_only_through_the_free_running_pass
     adversarial.backward()
     assert all(p.grad is None for p in strategy.discriminator.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.network.parameters())
+
+
+@pytest.mark.parametrize("detach", [True, False])
+def test_professor_detach_feeds_back_predictions_without_their_gradient(batch, detach) -> None:
+    """With ``detach`` the adversarial gradient equals that of a free-running pass whose fed-back
+    predictions are explicitly detached; without it, it differs (gradient flows through them)."""
+    module = _professor(detach=detach)
+    strategy: ProfessorForcing = module.strategy
+    context, _ = batch
+    module.zero_grad()
+    strategy.adversarial_loss(strategy.behaviours(module, batch)).backward()
+    grads = [p.grad.clone() for p in module.network.parameters()]
+
+    module.zero_grad()
+    reference = rollout(
+        module.network,
+        context,
+        H,
+        ratio=0.0,
+        return_hidden=True,
+        feed=lambda prediction, truth, step: prediction.detach(),
+    )
+    behaviour = torch.cat([reference.hidden, reference.predictions], dim=-1)
+    strategy.adversarial_loss(Behaviours(behaviour, behaviour, None)).backward()
+    expected = [p.grad.clone() for p in module.network.parameters()]
+    same = all(torch.allclose(a, b) for a, b in zip(grads, expected, strict=True))
+    assert same is detach
+
+
+def test_professor_warmup_keeps_the_adversarial_term_off(batch, fast_trainer_kwargs) -> None:
+    """During ``warmup_epochs`` the forecaster takes plain teacher-forced steps even with the
+    gate wide open, while the discriminator still learns."""
+    warming = _professor(warmup_epochs=1, pass_above=0.0, train_below=1.0)
+    forced = _module(TF)
+    discriminator = _snapshot(warming.strategy.discriminator.parameters())
+    trainer = _one_batch_fit(warming, batch, fast_trainer_kwargs)
+    _one_batch_fit(forced, batch, fast_trainer_kwargs)
+    for a, b in zip(warming.network.parameters(), forced.network.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    assert _changed(discriminator, warming.strategy.discriminator.parameters())
+    assert trainer.callback_metrics["adversarial_loss"] == 0
 
 
 def _one_batch_fit(module, batch, fast_trainer_kwargs) -> pl.Trainer:
