@@ -52,7 +52,7 @@ METHODS = {
         "method": "generalized_teacher_forcing",
         "generalized_teacher_forcing": {"alpha": "adaptive"},
     },
-    "professor_forcing": {"method": "professor_forcing", "professor_forcing": {"weight": 1.0}},
+    "professor_forcing": {"method": "professor_forcing"},  # its defaults
 }
 
 TARGETS = {
