@@ -105,9 +105,8 @@ def markdown(runs: pd.DataFrame, split: str = "test") -> str:
             f"**{dataset}**, GRU, RMSE in scaled units averaged over the horizon, "
             f"seeds {', '.join(map(str, seeds))} (mean ± std over seeds); MMD² between "
             f"teacher-forced and free-running decoder states on the {split} windows, mean over "
-            "steps; "
-            "paired test against teacher forcing: Diebold-Mariano on the squared error per step, "
-            "Holm over the steps, 5%",
+            "steps; paired test against teacher forcing: Diebold-Mariano on the squared error "
+            "per step, Holm over the steps, 5%",
             "",
             "| strategy | free-running | teacher-forced | exposure gap | hidden-state MMD² "
             "| better than TF at steps | worse at steps |",

@@ -99,11 +99,8 @@ class ProfessorForcingConfig:
             raise ConfigError(
                 f"professor_forcing: discriminator_learning_rate must be positive, got {rate!r}"
             )
-        if not isinstance(self.detach, bool):
-            raise ConfigError(
-                f"professor_forcing: detach must be true or false, got {self.detach!r}"
-            )
-        if not (isinstance(self.warmup_epochs, int) and self.warmup_epochs >= 0):
+        # types (detach a bool, warmup_epochs an integer) are checked by build_config
+        if self.warmup_epochs < 0:
             raise ConfigError(
                 "professor_forcing: warmup_epochs must be an integer >= 0, "
                 f"got {self.warmup_epochs!r}"
