@@ -19,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/forecastab run experiments/quickstart.yaml --out runs/quickstart
+	$(BIN)/forecastab run experiments/quickstart/quickstart.yaml --out runs/quickstart
 
 lint: setup
 	$(BIN)/ruff check forecastab tests experiments

@@ -48,7 +48,8 @@ def test_readme_snippet_runs(tmp_path, monkeypatch, capsys):
 
 
 def test_quickstart_excerpt_is_the_real_file():
-    match = re.search(r"<!-- quickstart-yaml -->\s*```yaml\n(.*?)```", README.read_text(), re.S)
-    assert match, "README.md lost its <!-- quickstart-yaml --> block"
-    real = (README.parent / "experiments" / "quickstart.yaml").read_text()
-    assert match.group(1) == real, "README's quickstart excerpt differs from the file; copy it"
+    page = README.parent / "docs" / "experiments.md"
+    match = re.search(r"<!-- quickstart-yaml -->\s*```yaml\n(.*?)```", page.read_text(), re.S)
+    assert match, "docs/experiments.md lost its <!-- quickstart-yaml --> block"
+    real = (README.parent / "experiments" / "quickstart" / "quickstart.yaml").read_text()
+    assert match.group(1) == real, "the quickstart excerpt differs from the file; copy it"

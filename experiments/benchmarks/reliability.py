@@ -1,6 +1,6 @@
 """What the data's content hash and the output-folder lock cost, next to the quickstart's run time.
 
-The quickstart (``experiments/quickstart.yaml``, or ``--epochs`` to shorten it) runs into a fresh
+The quickstart (``experiments/quickstart/quickstart.yaml``, or ``--epochs`` to shorten it) runs into a fresh
 folder, then again (everything skipped). In both, every call of the run identity's data hash
 (``identity.data_fingerprint``) and the lock's acquire + release are timed where the runner
 makes them, so the printed overhead is exactly what they added to those runs. Also printed: the
@@ -26,7 +26,7 @@ from forecastab.data.registry import datasets_dir
 from forecastab.experiments import identity
 from forecastab.experiments.config import validate_config
 
-QUICKSTART = Path(__file__).resolve().parents[1] / "quickstart.yaml"
+QUICKSTART = Path(__file__).resolve().parents[1] / "quickstart" / "quickstart.yaml"
 
 
 class Timed:

@@ -30,7 +30,7 @@ that pulls the teacher-forced behaviour towards the free-running one (left out, 
 main experiments). The gates use the accuracy on the current batch, measured before the
 discriminator's update. The defaults (``weight`` 0.1, the discriminator at a tenth of the
 forecaster's learning rate) are not the paper's (it gives none for real values): they were
-chosen on the validation MMD of a 40-epoch Mackey-Glass sweep (experiments/README.md), where an
+chosen on the validation MMD of a 40-epoch Mackey-Glass sweep (experiments/professor_forcing/), where an
 adversarial term of weight 1 against a scaled MSE of order 0.01, or a discriminator learning as
 fast as the forecaster, made the free-running states drift further from the teacher-forced ones.
 """
@@ -63,7 +63,7 @@ class ProfessorForcingConfig:
             units 2.0x; experiments/benchmarks/strategies.py).
         discriminator_learning_rate: the discriminator's Adam learning rate; None is a tenth
             of the forecaster's (a discriminator as fast as the forecaster wins the game and its
-            gradient drags the forecaster away from the data; experiments/README.md).
+            gradient drags the forecaster away from the data; experiments/professor_forcing/).
         train_below: train the discriminator only while its accuracy is below this.
         pass_above: pass its gradient to the forecaster only while its accuracy is above this.
         detach: feed the free-running pass's predictions back without their gradient, as the

@@ -51,19 +51,22 @@ def test_design_example_validates_as_is(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        "quickstart.yaml",
-        "mackey_glass_exposure.yaml",
-        "etth1_informer.yaml",
-        "flipped_classroom.yaml",
-        "flipped_classroom_thomas.yaml",
+        "quickstart/quickstart.yaml",
+        "mackey_glass_exposure/mackey_glass_exposure.yaml",
+        "etth1_informer/etth1_informer.yaml",
+        "flipped_classroom/flipped_classroom.yaml",
+        "flipped_classroom/flipped_classroom_thomas.yaml",
     ],
 )
 def test_shipped_experiments_validate(name: str) -> None:
     config = load_config(EXPERIMENTS / name)
-    assert config.name == name.removesuffix(".yaml")
+    assert config.name == Path(name).stem
 
 
-@pytest.mark.parametrize("name", ["flipped_classroom.yaml", "flipped_classroom_thomas.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    ["flipped_classroom/flipped_classroom.yaml", "flipped_classroom/flipped_classroom_thomas.yaml"],
+)
 def test_flipped_classroom_runs_the_papers_six_curricula(name: str) -> None:
     from forecastab.strategies import strategy_from_spec
     from forecastab.teacher_forcing import schedule_from_spec

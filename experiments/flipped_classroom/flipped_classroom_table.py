@@ -1,14 +1,14 @@
 """The flipped-classroom reproduction's table: median NRMSE, ratio to teacher forcing, the paper.
 
-Reads the output folders of ``forecastab run experiments/flipped_classroom.yaml`` and its Thomas
-twin. Per dataset and strategy it prints the paper's error measure (Teutsch & Mader 2022): the
+Reads the output folders of
+``forecastab run experiments/flipped_classroom/flipped_classroom.yaml`` and its Thomas twin. Per dataset and strategy it prints the paper's error measure (Teutsch & Mader 2022): the
 NRMSE of a test window (RMSE over the coordinates in training-std units, averaged over the
 horizon), median over the test windows, mean ± std over seeds; its ratio to teacher forcing;
 the numbers the paper's released checkpoints give beside them; and the paired test against
 teacher forcing (the steps where the squared error is significantly lower or higher,
 Diebold-Mariano with Holm over the steps at 5%, shared with ``mitigations_table.py``).
 
-    python experiments/flipped_classroom_table.py runs/flipped_classroom runs/flipped_classroom_thomas
+    python experiments/flipped_classroom/flipped_classroom_table.py runs/flipped_classroom runs/flipped_classroom_thomas
 """
 
 from __future__ import annotations
@@ -19,9 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from mitigations_table import seed_cell, with_paired_steps
 
 from forecastab.experiments.comparisons import load_errors
+
+# the paired-test helpers live beside the mitigation study's table script
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "mitigations"))
+from mitigations_table import seed_cell, with_paired_steps  # noqa: E402
 
 PAPER = {
     "mackey_glass": {

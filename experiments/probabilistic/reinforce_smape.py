@@ -9,7 +9,7 @@ copies train ``FINE_TUNE_EPOCHS`` more epochs at a third of the learning rate: o
 epochs?). Printed: free-running sMAPE (original units, the mean forecast, every origin of the
 split) on validation and test, before and after, per seed and the mean over seeds.
 
-Run: ``python experiments/reinforce_smape.py`` (about 3 minutes on the loaded 2-core CPU).
+Run: ``python experiments/probabilistic/reinforce_smape.py`` (about 3 minutes on the loaded 2-core CPU).
 """
 
 from __future__ import annotations

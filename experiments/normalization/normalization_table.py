@@ -1,12 +1,12 @@
 """Tabulate a normalization study: each network with normalization none / last / revin.
 
-Reads ``results.csv`` of ``forecastab run experiments/etth1_normalization.yaml`` (or
-``experiments/quickstart_normalization.yaml``): models are named ``<network>`` (``none``),
+Reads ``results.csv`` of ``forecastab run experiments/normalization/etth1_normalization.yaml`` (or
+``experiments/normalization/quickstart_normalization.yaml``): models are named ``<network>`` (``none``),
 ``<network>_last`` and ``<network>_revin``. Prints the free-running error (mean over steps,
 origins and seeds) per network and dataset, its ratio to the naive baseline on the same origins,
 and the mean ratio per normalization, the number the default is chosen by.
 
-Run: ``python experiments/normalization_table.py runs/etth1_normalization --metric mse``.
+Run: ``python experiments/normalization/normalization_table.py runs/etth1_normalization --metric mse``.
 """
 
 from __future__ import annotations

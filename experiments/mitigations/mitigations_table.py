@@ -1,6 +1,6 @@
 """The mitigation experiment's table and chart, with the hidden-state MMD of every run.
 
-Reads the output folders of ``forecastab run experiments/mitigations.yaml`` (and its Lorenz
+Reads the output folders of ``forecastab run experiments/mitigations/mitigations.yaml`` (and its Lorenz
 twin), averages each run's RMSE over the horizon per mode, computes the per-step MMD^2 between
 the decoder's teacher-forced and free-running hidden states on the test windows (the existing
 ``hidden_state_shift`` diagnostic, on each run's checkpoint), and prints one markdown table per
@@ -8,9 +8,9 @@ dataset (mean +/- std over seeds) plus the cut in free-running RMSE against teac
 professor forcing's MMD reduction, and the paired test against teacher forcing: the steps where
 each strategy's squared error is significantly lower or higher (Diebold-Mariano, Holm over the
 steps, 5%; from the folder's ``comparisons.csv``, computed when ``forecastab compare`` has not
-written one). Draws ``experiments/results/mitigations.png``.
+written one). Draws ``experiments/mitigations/mitigations.png``.
 
-    python experiments/mitigations_table.py runs/mitigations runs/mitigations_lorenz
+    python experiments/mitigations/mitigations_table.py runs/mitigations runs/mitigations_lorenz
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from forecastab.experiments.comparisons import (
 from forecastab.experiments.runner import build_datamodule
 from forecastab.models import ForecastModule
 
-CHART = Path(__file__).parent / "results" / "mitigations.png"
+CHART = Path(__file__).parent / "mitigations.png"
 
 
 def paired_steps(out_dir: Path) -> pd.DataFrame:

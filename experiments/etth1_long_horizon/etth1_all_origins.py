@@ -4,7 +4,7 @@ The long-horizon study evaluates every 24th origin; this checks a result on all 
 origins the published numbers use. Prints free-running MSE and MAE (mean over steps and origins)
 per checkpoint.
 
-Run: ``python experiments/etth1_all_origins.py CHECKPOINT [CHECKPOINT ...]``, e.g.
+Run: ``python experiments/etth1_long_horizon/etth1_all_origins.py CHECKPOINT [CHECKPOINT ...]``, e.g.
 ``runs/etth1_long_horizon2/runs/H336__gru_revin__teacher_forcing__seed0/checkpoints/model.ckpt``.
 """
 

@@ -1,6 +1,6 @@
 """Summarize a long-horizon run: each network against naive and NLinear, per horizon.
 
-Reads ``results.csv`` of ``forecastab run experiments/etth1_long_horizon.yaml`` and prints, per
+Reads ``results.csv`` of ``forecastab run experiments/etth1_long_horizon/etth1_long_horizon.yaml`` and prints, per
 horizon, the MSE (scaled units, mean over steps and test origins) of every model free-running and,
 for the autoregressive networks, teacher-forced; the best autoregressive network's distance to
 naive and to NLinear; and for each autoregressive model the step at which its per-step error first
@@ -9,12 +9,12 @@ per-step error at the longest horizon with those steps marked. Per-step curves a
 for the chart's readability (24-step rolling mean, one day); the crossover steps are computed on
 the raw curves.
 
-NLinear and DLinear are trained in full by ``experiments/etth1_linear.yaml``; with
+NLinear and DLinear are trained in full by ``experiments/etth1_linear/etth1_linear.yaml``; with
 ``--linear-run`` their best checkpoints are evaluated here on exactly the study's test origins
 (same horizon, context, protocol and stride), so every comparison is on the same origins. Without
 it, or where a horizon has no checkpoint, the NLinear columns say so ("–") instead of failing.
 
-Run: ``python experiments/long_horizon_summary.py runs/etth1_long_horizon
+Run: ``python experiments/etth1_long_horizon/long_horizon_summary.py runs/etth1_long_horizon
 --linear-run runs/etth1_linear --published ../shared/anchors/published_results.json
 [--chart PNG]``.
 """

@@ -6,7 +6,7 @@ each normalization given. Prints the squared error at the last step (scaled unit
 test origins), free-running and teacher-forced: the number test_learning.py asserts on. One of
 the measurements behind the choice of the ``normalization`` default (README).
 
-Run: ``python experiments/mackey_glass_normalization.py none last revin``.
+Run: ``python experiments/normalization/mackey_glass_normalization.py none last revin``.
 """
 
 from __future__ import annotations
