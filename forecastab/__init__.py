@@ -1,12 +1,32 @@
 """forecastab: forecasting under exposure bias.
 
 ``forecastab.load(path)`` returns a trained model from a checkpoint or a run folder (see
-:func:`forecastab.checkpoints.load`); the subpackages hold the rest.
+:func:`forecastab.checkpoints.load`); the subpackages hold the rest. Importing ``forecastab``
+imports neither torch nor Lightning: a subpackage is imported when first used
+(``forecastab.evaluation.evaluate`` works after a bare ``import forecastab``), so the command line
+starts quickly.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
+
+_SUBMODULES = frozenset(
+    {
+        "baselines",
+        "checkpoints",
+        "data",
+        "errors",
+        "evaluation",
+        "experiments",
+        "forecasting",
+        "models",
+        "plotting",
+        "strategies",
+        "teacher_forcing",
+    }
+)
 
 
 def load(path: Any) -> Any:
@@ -14,3 +34,9 @@ def load(path: Any) -> Any:
     from forecastab.checkpoints import load as load_checkpoint
 
     return load_checkpoint(path)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")  # sets the attribute too
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -62,26 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    run = commands.add_parser("run", parents=[debug], help="run an experiment YAML file")
+    def command(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        """A subcommand whose own --help opens with the line `forecastab --help` lists."""
+        kwargs.setdefault("description", help[0].upper() + help[1:] + ".")
+        return commands.add_parser(name, parents=[debug], help=help, **kwargs)
+
+    run = command("run", help="run an experiment YAML file")
     run.add_argument("config", type=Path, metavar="CONFIG.yaml", help="the experiment file")
     run.add_argument(
         "--out", type=Path, metavar="DIR", help="output folder (default: runs/<config name>)"
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    commands.add_parser("datasets", parents=[debug], help="list the bundled datasets")
-
-    plot = commands.add_parser(
-        "plot", parents=[debug], help="draw every chart of an experiment folder, each to a file"
+    command(
+        "datasets",
+        help="list the bundled datasets",
+        description="List the bundled datasets: name, length, frequency, default target, "
+        "license. Use a name as data.source in a YAML file or in WindowDataModule(name, ...).",
     )
+
+    plot = command("plot", help="draw every chart of an experiment folder, each to a file")
     plot.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
     plot.add_argument(
         "--metric", help="only this metric's charts (default: every metric, and rollouts)"
     )
 
-    predict = commands.add_parser(
-        "predict", parents=[debug], help="forecast a CSV with a trained run or checkpoint"
-    )
+    predict = command("predict", help="forecast a CSV with a trained run or checkpoint")
     predict.add_argument(
         "model", metavar="RUN_DIR_OR_CHECKPOINT", help="a run folder or a .ckpt file"
     )
@@ -99,12 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("--horizon", type=int, help="steps ahead (default: the trained horizon)")
 
-    summary = commands.add_parser("report", parents=[debug], help="rewrite DIR/summary.md")
+    summary = command("report", help="rewrite DIR/summary.md")
     summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
 
-    compare = commands.add_parser(
-        "compare", parents=[debug], help="paired tests against a reference: DIR/comparisons.csv"
-    )
+    compare = command("compare", help="paired tests against a reference: DIR/comparisons.csv")
     compare.add_argument("dir", type=Path, metavar="RUN_DIR", help="an experiment's output folder")
     compare.add_argument(
         "--reference",
@@ -219,8 +223,10 @@ def _predict(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     atomic_write(args.out, text)
-    print(f"{args.out}: {frame['origin'].nunique()} origin(s) x {frame['step'].max()} step(s) x "
-          f"{frame['target'].nunique()} target(s)")
+    print(
+        f"{args.out}: {frame['origin'].nunique()} origin(s) x {frame['step'].max()} step(s) x "
+        f"{frame['target'].nunique()} target(s)"
+    )
     return 0
 
 
@@ -235,7 +241,9 @@ def _origins(values: list[str] | None, timed: bool) -> list[object] | None:
     except ValueError:
         from forecastab.errors import DataError
 
-        raise DataError(f"--origin {values[0]!r} must be a row number: the data has no time column") from None
+        raise DataError(
+            f"--origin {values[0]!r} must be a row number: the data has no time column"
+        ) from None
 
 
 COMMANDS = {

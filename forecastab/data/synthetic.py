@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from forecastab.errors import ConfigError
 
@@ -226,6 +225,8 @@ def ar(
         )
     rng = np.random.default_rng(seed)
     noise = noise_std * rng.standard_normal(length + burn_in)
+    from scipy.signal import lfilter  # imported here: scipy.signal alone takes seconds
+
     x = lfilter([1.0], np.r_[1.0, -np.array(coefficients)], noise)
     return pd.DataFrame({"x": x[burn_in:]}, index=pd.RangeIndex(length, name="t"))
 

@@ -153,6 +153,16 @@ def test_list_datasets_describes_each():
     )
 
 
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_dataset_card_matches_the_loaded_frame(name: str) -> None:
+    """list_datasets reads each card without loading: the card must say what loading gives."""
+    frame, target = load_dataset(name)
+    info = DATASETS[name]
+    assert info.length == len(frame)
+    assert info.frequency == (getattr(frame.index, "freqstr", None) or "step")
+    assert info.columns == tuple(frame.columns) and target in info.columns
+
+
 def test_several_targets():
     dm = WindowDataModule(
         "etth1", target=["OT", "HUFL"], context_length=24, horizon=12, split="informer"
