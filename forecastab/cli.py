@@ -223,10 +223,8 @@ def _predict(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     atomic_write(args.out, text)
-    print(
-        f"{args.out}: {frame['origin'].nunique()} origin(s) x {frame['step'].max()} step(s) x "
-        f"{frame['target'].nunique()} target(s)"
-    )
+    print(f"{args.out}: {frame['origin'].nunique()} origin(s) x {frame['step'].max()} step(s) x "
+          f"{frame['target'].nunique()} target(s)")
     return 0
 
 
@@ -241,9 +239,7 @@ def _origins(values: list[str] | None, timed: bool) -> list[object] | None:
     except ValueError:
         from forecastab.errors import DataError
 
-        raise DataError(
-            f"--origin {values[0]!r} must be a row number: the data has no time column"
-        ) from None
+        raise DataError(f"--origin {values[0]!r} must be a row number: the data has no time column") from None
 
 
 COMMANDS = {

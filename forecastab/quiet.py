@@ -1,10 +1,13 @@
 """Keep Lightning's start-up chatter out of users' scripts and of the CLI.
 
 Lightning logs a banner (``GPU available: False, used: False``, ``TPU available ...``), an
-advertising tip and a ``Trainer.fit stopped`` line at INFO level, and torch emits a
-deprecation warning about ``LeafSpec`` that users cannot act on. forecastab raises those loggers
-to WARNING once, when its models are imported; ``logging.getLogger(name).setLevel(logging.INFO)``
-brings them back.
+advertising tip, a ``Trainer.fit stopped`` line, the model summary table at the start of every
+fit and "``weights_only`` was not set" at every ``Trainer.save_checkpoint``, all at INFO level,
+and torch emits a deprecation warning about ``LeafSpec`` that users cannot act on. forecastab
+raises those loggers (only those: Lightning's warnings and errors stay) to WARNING once, when its
+models are imported, unless the user already set their level;
+``logging.getLogger(name).setLevel(logging.INFO)`` brings one back, e.g. the model summary with
+``name = "pytorch_lightning.callbacks.model_summary"``.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ CHATTY_LOGGERS = (
     "lightning.fabric.utilities.rank_zero",
     "pytorch_lightning.accelerators.cuda",
     "lightning.pytorch.accelerators.cuda",
+    "pytorch_lightning.callbacks.model_summary",
+    "lightning.pytorch.callbacks.model_summary",
+    "pytorch_lightning.trainer.connectors.checkpoint_connector",
+    "lightning.pytorch.trainer.connectors.checkpoint_connector",
 )
 
 

@@ -136,13 +136,20 @@ def _resolve_modes(modes: Sequence[str] | str, forecaster: Forecaster) -> list[s
     return [m for m in dict.fromkeys(wanted) if m == "free_running" or m in supported]
 
 
+def _strategy_label(forecaster: Forecaster) -> str:
+    """``baseline`` for a baseline, else the forecaster's ``strategy_label`` (``default`` without)."""
+    if getattr(forecaster, "is_baseline", False):
+        return "baseline"
+    return str(getattr(forecaster, "strategy_label", None) or "default")
+
+
 def _resolve_labels(
     labels: Mapping[str, Any] | None, forecaster: Forecaster, data: Any
 ) -> dict[str, Any]:
     resolved: dict[str, Any] = {
         "dataset": getattr(data, "name", "data"),
         "model": getattr(forecaster, "name", type(forecaster).__name__),
-        "strategy": "baseline" if getattr(forecaster, "is_baseline", False) else "default",
+        "strategy": _strategy_label(forecaster),
         "seed": 0,
     }
     for key, value in (labels or {}).items():
@@ -204,9 +211,11 @@ def evaluate(
         units: ``original`` (inverse-transformed) or ``scaled`` (train-fitted z-scores).
         stride: take every ``stride``-th origin.
         split: the split whose origins are evaluated (``test`` or ``val``).
-        labels: overrides for the ``dataset, model, strategy, seed`` columns; defaults are
-            ``data.name``, ``forecaster.name``, ``baseline`` for baselines else ``default``,
-            and 0.
+        labels: overrides for the ``dataset, model, strategy, seed`` columns, e.g.
+            ``labels={"strategy": "noise", "seed": 1}``; defaults are ``data.name``,
+            ``forecaster.name``, ``baseline`` for baselines, else the forecaster's
+            ``strategy_label`` (a ``ForecastModule``'s strategy name, or its method and
+            schedule; ``default`` for a forecaster without one), and 0.
         n_bootstrap: resamples of the origins for the confidence bands (0: no bands).
         confidence: coverage of the bands.
         seed: seed of the bootstrap.

@@ -35,7 +35,8 @@ from forecastab.models.normalization import wrap_normalization
 from forecastab.models.progress import origin_progress
 from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
-from forecastab.strategies import Strategy, strategy_from_spec
+from forecastab.strategies import Strategy, strategy_from_spec, strategy_label
+from forecastab.teacher_forcing.callback import TeacherForcingScheduler
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 from forecastab.teacher_forcing.sampled import sample_paths, seeded
 
@@ -191,6 +192,7 @@ class ForecastModule(pl.LightningModule):
             )
         if sampling is not None and sampling not in SAMPLING_MODES:
             raise ConfigError(unknown_name("sampling mode", sampling, SAMPLING_MODES))
+        given_name = strategy.get("name") if isinstance(strategy, Mapping) else None
         strategy = _strategy(strategy, sampling)
         if not 0.0 <= teacher_forcing_ratio <= 1.0:
             raise ConfigError(
@@ -205,7 +207,8 @@ class ForecastModule(pl.LightningModule):
                 "n_targets": n_targets,
                 "learning_rate": learning_rate,
                 "learning_rate_decay": learning_rate_decay,
-                "strategy": strategy.spec(),
+                # the entry's name travels with the spec (strategy_from_spec ignores it)
+                "strategy": {**({"name": given_name} if given_name else {}), **strategy.spec()},
                 "teacher_forcing_ratio": teacher_forcing_ratio,
                 "name": name,
             }
@@ -225,6 +228,31 @@ class ForecastModule(pl.LightningModule):
         self.strategy_spec: dict[str, Any] | None = None  # set by the experiment runner
         strategy.attach(self)
         self.strategy = strategy
+
+    @property
+    def strategy_label(self) -> str:
+        """The ``strategy`` label of this model's evaluation rows and chart legends.
+
+        The strategy's name (the runner's entry name, or ``name`` in the spec given to the
+        constructor); otherwise its method and schedule (:func:`~forecastab.strategies.
+        strategy_label`), e.g. ``noise_injection``, ``scheduled_sampling_linear``, or for the
+        default method ``teacher_forcing`` / ``free_running`` at a fixed ratio of 1 / 0 and
+        ``scheduled_sampling_<schedule>`` when a ``TeacherForcingScheduler`` drove the fit.
+        """
+        if self.strategy_spec and self.strategy_spec.get("name"):
+            return str(self.strategy_spec["name"])
+        spec = self.hparams.get("strategy") or self.strategy.spec()
+        trainer = self._trainer  # None when never fitted
+        schedulers = [
+            callback.schedule.name
+            for callback in (getattr(trainer, "callbacks", None) or [])
+            if isinstance(callback, TeacherForcingScheduler)
+        ]
+        return strategy_label(
+            spec,
+            ratio=self.teacher_forcing_ratio,
+            schedule=schedulers[0] if schedulers else None,
+        )
 
     @property
     def sampling(self) -> str | None:

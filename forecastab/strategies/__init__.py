@@ -42,6 +42,7 @@ from forecastab.strategies.registry import (
     STRATEGIES,
     strategy_from_spec,
     strategy_keys,
+    strategy_label,
 )
 from forecastab.strategies.reinforce import Reinforce, ReinforceConfig
 from forecastab.strategies.scheduled_sampling import ScheduledSampling, ScheduledSamplingConfig
@@ -67,4 +68,5 @@ __all__ = [
     "Strategy",
     "strategy_from_spec",
     "strategy_keys",
+    "strategy_label",
 ]

@@ -61,6 +61,53 @@ def strategy_keys() -> list[str]:
     return keys
 
 
+def strategy_label(
+    spec: Mapping[str, Any], *, ratio: float | None = None, schedule: str | None = None
+) -> str:
+    """The ``strategy`` label of a model's result rows, from its strategy spec.
+
+    The entry's ``name`` when it has one; otherwise the method, with its schedule: a constant
+    teacher-forcing ratio of 1 reads ``teacher_forcing``, of 0 ``free_running`` (the runner's
+    names for them), a decaying schedule ``scheduled_sampling_<schedule>``, another method with a
+    schedule ``<method>_<schedule>``.
+
+    Args:
+        spec: a strategy entry or a resolved spec (``Strategy.spec()``).
+        ratio: the forecaster's fixed teacher-forcing ratio, used when the spec has no schedule.
+        schedule: the name of a schedule applied from outside (a ``TeacherForcingScheduler``).
+
+    Returns:
+        The label, e.g. ``noise_injection`` or ``scheduled_sampling_linear``.
+
+    >>> strategy_label({"method": "noise_injection", "noise_injection": {"std": 0.1}})
+    'noise_injection'
+    >>> strategy_label({"teacher_forcing": {"schedule": "linear", "k": 1.0, "c": 0.5}})
+    'scheduled_sampling_linear'
+    >>> strategy_label({"teacher_forcing": {"schedule": "constant", "ratio": 0.0}})
+    'free_running'
+    >>> strategy_label({"name": "mine", "method": "reinforce"})
+    'mine'
+    """
+    if spec.get("name"):
+        return str(spec["name"])
+    method = str(spec.get("method") or DEFAULT_METHOD)
+    parameters = {
+        key: value for key, value in spec.items() if key not in (*ENTRY_KEYS, method)
+    } | dict(spec.get(method) or {})
+    given = parameters.get("teacher_forcing") or parameters.get("schedule")
+    if isinstance(given, Mapping) and given.get("schedule"):
+        schedule = str(given["schedule"])
+        if schedule == "constant":
+            ratio, schedule = given.get("ratio"), None
+    if method == DEFAULT_METHOD and schedule is None:
+        if ratio == 1.0:
+            return "teacher_forcing"
+        if ratio == 0.0:
+            return "free_running"
+        return method if ratio is None else f"{method}_ratio_{ratio:g}"
+    return method if schedule is None else f"{method}_{schedule}"
+
+
 def strategy_from_spec(spec: Mapping[str, Any] | None = None) -> Strategy:
     """Build a strategy from a YAML strategy entry (or the spec a checkpoint saved).
 
