@@ -42,16 +42,24 @@ ALL_SEEDS = "all"
 LEVEL = 0.05
 
 
-def save_errors(run_dir: Path, evaluation: Any) -> Path:
-    """Keep a run's free-running errors ``(N, H, C)``, origins and labels in ``errors.npz``."""
+def save_errors(run_dir: Path, evaluation: Any, data: Any = None) -> Path:
+    """Keep a run's free-running errors ``(N, H, C)``, origins and labels in ``errors.npz``.
+
+    With the evaluated ``data``, also the training rows' range and the share of test targets
+    outside it (:func:`forecastab.experiments.hints.level_arrays`), for the summary's hints.
+    """
+    from forecastab.experiments.hints import level_arrays
+
     buffer = io.BytesIO()
     labels = {key: str(value) for key, value in evaluation.labels.items()}
+    levels = {} if data is None else level_arrays(data, evaluation.targets, evaluation.units)
     np.savez_compressed(
         buffer,
         errors=np.asarray(evaluation.errors["free_running"], dtype=np.float32),
         origins=np.asarray(evaluation.origins, dtype=np.int64),
         labels=np.array(json.dumps(labels)),
         units=np.array(evaluation.units),
+        **levels,
     )
     return atomic_write(run_dir / ERRORS, buffer.getvalue())
 
@@ -77,6 +85,11 @@ def load_errors(out_dir: Path) -> pd.DataFrame:
                     "errors": saved["errors"],
                     "origins": saved["origins"],
                     "run": path.parent.name,
+                    # the level check's arrays (absent in runs saved before it)
+                    **{
+                        key: saved[key] if key in saved.files else None
+                        for key in ("train_range", "test_outside", "target_names")
+                    },
                 }
             )
     if not rows:
@@ -246,18 +259,21 @@ def comparison_markdown(table: pd.DataFrame, level: float = LEVEL) -> str:
         "Diebold-Mariano test per step on the same test origins (HAC variance at lag h - 1, "
         "Harvey-Leybourne-Newbold correction), Holm-corrected over the steps at "
         f"{level:g}; `seed all` pairs the per-origin loss differences averaged over the seeds "
-        "both ran. Better = lower loss than the reference.",
+        "both ran. Better = lower loss than the reference. The mean difference is the loss "
+        "minus the reference's loss, averaged over steps and origins, in the loss's units: "
+        "for `mse` the data's units squared (an MSE, not an RMSE), for `mae` the data's units.",
         "",
         "| dataset | model | strategy | reference | seed | metric | better at steps | "
-        "worse at steps | mean difference |",
+        "worse at steps | mean difference (loss units) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     keys = ["dataset", "model", "strategy", "reference", "seed", "metric"]
     for key, rows in table.groupby(keys, sort=True):
         better, worse = significant_steps(rows, level)
         mean = float(rows["mean_difference"].mean())
+        unit = " (squared units)" if key[-1] == "mse" else ""
         lines.append(
-            "| " + " | ".join(str(k) for k in key) + f" | {better} | {worse} | {mean:.4g} |"
+            "| " + " | ".join(str(k) for k in key) + f" | {better} | {worse} | {mean:.4g}{unit} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -231,6 +231,7 @@ def summary_markdown(
     redone: Sequence[str] = (),
     diverged: Sequence[str] = (),
     paired_test: Callable[[str], Any] | None = None,
+    hints: Sequence[str] = (),
 ) -> str:
     """The text of ``summary.md``: per dataset and metric, the tables a reader compares.
 
@@ -247,6 +248,8 @@ def summary_markdown(
         diverged: One line per run whose training diverged, with the step.
         paired_test: ``paired_test(dataset)`` -> the headline's paired test for that dataset
             (see :func:`forecastab.experiments.comparisons.headline_test`), or None.
+        hints: lines on symptoms and what to try (:mod:`forecastab.experiments.hints`),
+            printed after the answers.
 
     Returns:
         Markdown text.
@@ -256,7 +259,9 @@ def summary_markdown(
     lines = [f"# {title}", ""]
     if not table.empty:
         tf = teacher_forcing_strategies(config, list(pd.unique(table["strategy"])))
-        metric = "rmse" if "rmse" in set(table["metric"]) else str(table["metric"].iloc[0])
+        present = set(table["metric"])
+        # a probabilistic run is judged by its CRPS (the whole predictive), else by RMSE
+        metric = next((m for m in ("crps", "rmse") if m in present), str(table["metric"].iloc[0]))
         units = str(((config or {}).get("evaluation") or {}).get("units", "original"))
         for (dataset, target), rows in table[table["metric"] == metric].groupby(
             ["dataset", "target"], sort=True
@@ -266,11 +271,17 @@ def summary_markdown(
                 metric=metric.upper(),
                 tf_strategies=tf,
                 units="scaled units" if units == "scaled" else "original units",
-                paired_test=None if paired_test is None else paired_test(str(dataset)),
+                # the paired test compares squared errors of the point forecasts: not for CRPS
+                paired_test=None
+                if paired_test is None or metric == "crps"
+                else paired_test(str(dataset)),
+                pending_test=metric != "crps",
             )
             if answer:
                 where = dataset if table["target"].nunique() == 1 else f"{dataset}, {target}"
                 lines += [f"**The answer on {where}** ({metric.upper()}):", "", *answer, ""]
+    if hints:
+        lines += ["**Worth a look**:", "", *hints, ""]
     lines.append(
         "Values are means over all test origins (and over seeds where there are several); "
         "`mean` averages over every forecast step. Exposure gap = free-running minus "
@@ -383,6 +394,7 @@ def write_summary(out_dir: Path) -> Path:
         load_errors,
         read_comparisons,
     )
+    from forecastab.experiments.hints import level_hints
     from forecastab.experiments.long_runs import long_run_markdown, read_long_runs
 
     table = read_results(out_dir / RESULTS)
@@ -397,14 +409,18 @@ def write_summary(out_dir: Path) -> Path:
     config = (
         yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
     )
+    config = config if isinstance(config, dict) else None
+    units = str(((config or {}).get("evaluation") or {}).get("units", "original"))
+    hints = level_hints(runs, config=config, units=f"{units} units") if runs is not None else []
     text = summary_markdown(
         table,
         title=experiment_title(out_dir),
         failures=failed_runs(out_dir),
-        config=config if isinstance(config, dict) else None,
+        config=config,
         redone=redone_runs(out_dir, names),
         diverged=failed_runs(out_dir, diverged=True),
         paired_test=None if runs is None else partial(headline_test, runs),
+        hints=hints,
     )
     comparisons = read_comparisons(out_dir)  # written by `forecastab compare`
     if comparisons is not None and not comparisons.empty:

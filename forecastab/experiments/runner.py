@@ -406,7 +406,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
     evaluation = _evaluate(cell, module, datamodule)
     _render_fan(cell.run_dir, evaluation, datamodule)
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
-    save_errors(cell.run_dir, evaluation)  # per-origin errors for `forecastab compare`
+    save_errors(cell.run_dir, evaluation, datamodule)  # per-origin errors for `compare`
     if config.evaluation.long_run is not None:
         record_long_run(
             cell.run_dir,

@@ -143,14 +143,23 @@ def style_axes(ax: Axes, *, xlabel: str, ylabel: str, title: str | None = None) 
 
 
 def style_origin_panel(
-    ax: Axes, *, index: int, ncols: int, count: int, ylabel: str, origin: Any
+    ax: Axes,
+    *,
+    index: int,
+    ncols: int,
+    count: int,
+    ylabel: str,
+    origin: Any,
+    at: Any = 0,
+    xlabel: str = "steps from origin",
 ) -> None:
-    """One panel of a grid of forecasts from several origins: the origin marked at step 0,
-    the x label on the bottom row only and the y label on the first column only."""
-    ax.axvline(0, color="0.4", linewidth=0.8, linestyle=":")
+    """One panel of a grid of forecasts from several origins: the origin marked at ``at``
+    (step 0, or the origin's time on a time axis), the x label on the bottom row only and the y
+    label on the first column only."""
+    ax.axvline(at, color="0.4", linewidth=0.8, linestyle=":")
     style_axes(
         ax,
-        xlabel="steps from origin" if index + ncols >= count else "",
+        xlabel=xlabel if index + ncols >= count else "",
         ylabel=ylabel if index % ncols == 0 else "",
         title=f"origin {origin}",
     )

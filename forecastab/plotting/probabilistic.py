@@ -57,6 +57,7 @@ def plot_fan_chart(
     ncols: int = 2,
     ylabel: str = "value",
     axes: Sequence[Axes] | Axes | None = None,
+    times: Sequence[pd.Index] | None = None,
 ) -> Figure:
     """Central quantile bands of sampled paths, the median path, context and truth per origin.
 
@@ -71,6 +72,8 @@ def plot_fan_chart(
         ncols: panels per row.
         ylabel: label of the value axis.
         axes: axes to draw on (one per panel); a new figure when None.
+        times: per origin, the ``L + H`` times of its context and forecast rows: the x axis
+            then shows them (dates for a time-indexed series) instead of steps from the origin.
 
     Returns:
         The figure.
@@ -97,14 +100,24 @@ def plot_fan_chart(
     fig, panel_axes, ncols, legend_ncols = origin_panels(
         len(chosen), ncols=ncols, labels=labels, axes=axes, chart="plot_fan_chart"
     )
-    past = np.arange(-context.shape[1] + 1, 1)  # (L,)
-    ahead = np.arange(1, horizon + 1)  # (H,)
+    if times is not None and (
+        len(times) != count or any(len(t) != context.shape[1] + horizon for t in times)
+    ):
+        raise DataError(f"times must hold L + H = {context.shape[1] + horizon} times per origin")
     handles: list[Artist] = []
     for i, (ax, row) in enumerate(zip(panel_axes, chosen)):
+        if times is None:
+            past = np.arange(-context.shape[1] + 1, 1)  # (L,)
+            ahead = np.arange(1, horizon + 1)  # (H,)
+            at, xlabel = 0, "steps from origin"
+        else:
+            axis = pd.Index(times[row])
+            past, ahead = axis[: context.shape[1]], axis[context.shape[1] :]
+            at, xlabel = past[-1], "time"
         handles = [
             ax.plot(past, context[row], color=CONTEXT_COLOUR, linewidth=1.3)[0],
             ax.plot(
-                np.r_[0, ahead], np.r_[context[row, -1], truth[row]], color=TRUTH_COLOUR,
+                [at, *ahead], np.r_[context[row, -1], truth[row]], color=TRUTH_COLOUR,
                 linewidth=1.3,
             )[0],
         ]  # fmt: skip
@@ -117,8 +130,14 @@ def plot_fan_chart(
                                            linewidth=0))  # fmt: skip
         style_origin_panel(
             ax, index=i, ncols=ncols, count=len(chosen), ylabel=ylabel,
-            origin=origins[row] if origins is not None else row,
+            origin=origins[row] if origins is not None else row, at=at, xlabel=xlabel,
         )  # fmt: skip
+        if times is not None and isinstance(past, pd.DatetimeIndex):
+            import matplotlib.dates as mdates
+
+            locator = mdates.AutoDateLocator(maxticks=5)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     add_legend(
         fig, panel_axes[ncols - 1], handles, labels, owns_figure=axes is None, ncols=legend_ncols
     )
@@ -231,11 +250,14 @@ def plot_evaluation_fan(evaluation: Any, data: Any, *, mode: str = "free_running
     length = int(data.context_length)
     contexts = window_view(np.asarray(series), length)[evaluation.origins - length + 1]
     index = getattr(evaluation, "index", None)
-    names = None
-    if index is not None:
-        times = index[evaluation.origins]
-        names = list(times.strftime("%Y-%m-%d") if hasattr(times, "strftime") else times.astype(str))
+    names = times = None
+    if index is not None and not isinstance(index, pd.RangeIndex):
+        at = index[evaluation.origins]
+        names = list(at.strftime("%Y-%m-%d") if hasattr(at, "strftime") else at.astype(str))
+        horizon = evaluation.targets.shape[1]
+        # each origin's context and forecast rows on the data's own time axis
+        times = [index[o - length + 1 : o + horizon + 1] for o in evaluation.origins]
     return plot_fan_chart(
         contexts, evaluation.targets, samples, n=n, target=target, origins=names,
-        ylabel=f"value ({evaluation.units} units)",
+        ylabel=f"value ({evaluation.units} units)", times=times,
     )  # fmt: skip
