@@ -9,7 +9,7 @@ there is a single seed and an intervals table is given.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -126,7 +126,9 @@ def _draw(ax: Axes, curves: Sequence[Curve], palette: _Palette) -> None:
         ax.plot(
             curve.steps,
             curve.center,
-            linewidth=1.2 if curve.is_baseline else 1.5,
+            # baselines thin and under the trained series: a naive sawtooth must not dominate
+            linewidth=0.9 if curve.is_baseline else 1.6,
+            alpha=0.8 if curve.is_baseline else 1.0,
             label=f"{palette.label(curve)} [{curve.mode}]",
             zorder=2 if curve.is_baseline else 3,
             **style,
@@ -193,6 +195,27 @@ def _legend_entries(
         handles.append(Patch(facecolor="0.5", alpha=0.35, linewidth=0))
         labels.append(band_label)
     return handles, labels
+
+
+def _two_groups(
+    handles: Sequence[Artist], labels: Sequence[str], first: int
+) -> tuple[list[Artist], list[str]]:
+    """Entries padded so that a two-column legend (filled column by column) holds the first
+    ``first`` entries in its left column and the rest in its right one."""
+    from matplotlib.lines import Line2D
+
+    rows = max(first, len(labels) - first)
+
+    def padded(items: list, blank: Callable[[], Any]) -> list:
+        return items + [blank() for _ in range(rows - len(items))]
+
+    def invisible() -> Artist:
+        return Line2D([], [], linestyle="none")
+
+    return (
+        padded(list(handles[:first]), invisible) + padded(list(handles[first:]), invisible),
+        padded(list(labels[:first]), str) + padded(list(labels[first:]), str),
+    )
 
 
 def _set_error_limits(ax: Axes, curves: Sequence[Curve]) -> None:
@@ -402,9 +425,16 @@ def plot_grid(
         nrows = math.ceil(len(panels) / min(ncols, len(panels)))
         ncols = math.ceil(len(panels) / nrows)
     nrows = math.ceil(len(panels) / ncols)
-    handles, labels = _legend_entries([c for cs in curves for c in cs], palette, mode_key=True)
+    all_curves = [c for cs in curves for c in cs]
+    handles, labels = _legend_entries(all_curves, palette, mode_key=True)
     width = 2.6 * ncols
     legend_ncols = legend_columns(labels, width)
+    learned = len({palette.label(c) for c in all_curves if not c.is_baseline})
+    if legend_ncols < 2 and 0 < learned < len(labels) and len(labels) > 4:
+        # a long legend in two columns: the trained series, then baselines and the line key
+        handles, labels = _two_groups(handles, labels, learned)
+        legend_ncols = 2
+        width = max(width, 2 * (0.062 * max(map(len, labels)) + 0.6))
     height = 2.1 * nrows + 0.35 + 0.2 * math.ceil(len(labels) / legend_ncols)
     fig, panel_axes = small_multiples_axes(
         len(panels), nrows=nrows, ncols=ncols, size=(width, height), axes=axes, chart="plot_grid"

@@ -31,6 +31,19 @@ CONTEXT_COLOUR = "C0"
 TRUTH_COLOUR = "0.15"
 FAN_COLOUR = "C3"
 NOMINAL = {"coverage_50": 0.5, "coverage_90": 0.9}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+"""One marker per series of the calibration chart, so that identical lines stay visible."""
+
+
+def _series_style(i: int) -> dict[str, Any]:
+    """Marker, size and width of the i-th series: earlier ones wider, later ones drawn on top,
+    so a line identical to another shows as an outlined one instead of disappearing."""
+    return {
+        "marker": MARKERS[i % len(MARKERS)],
+        "markersize": max(3.0, 7.0 - 1.3 * i),
+        "linewidth": max(1.0, 2.8 - 0.6 * i),
+        "zorder": 2 + 0.1 * i,
+    }
 
 
 def _column(values: ArrayLike, what: str, target: int, ndim: int) -> np.ndarray:
@@ -193,19 +206,24 @@ def plot_calibration(
         len(panels), nrows=1, ncols=len(panels), size=(width, height), axes=axes,
         chart="plot_calibration",
     )  # fmt: skip
+    from matplotlib.ticker import MaxNLocator
+
     for ax, names in zip(panel_axes, panels):
-        for label in keys:
+        for i, label in enumerate(keys):
+            style = _series_style(i)
             for k, name in enumerate(names):
                 line = mean[(mean["label"] == label) & (mean["metric"] == name)]
                 if line.empty:
                     continue
-                ax.plot(line["step"], line["value"], color=colours[label], linewidth=1.4,
-                        linestyle=("-", "--")[k], marker="." if k == 0 else None)  # fmt: skip
+                ax.plot(line["step"], line["value"], color=colours[label],
+                        linestyle=("-", "--")[k], **style)  # fmt: skip
             if names[0] == "path_coverage_90":
                 product = mean[(mean["label"] == label) & (mean["metric"] == "coverage_product_90")]
-                if not product.empty:
+                if not product.empty:  # under the path coverage, wide and light: both show
                     ax.plot(product["step"], product["value"], color=colours[label],
-                            linewidth=1.1, linestyle="--")  # fmt: skip
+                            linewidth=style["linewidth"] + 2.5, alpha=0.35, linestyle="--",
+                            zorder=1.5)  # fmt: skip
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         for name in names:
             if name in NOMINAL and rows["metric"].eq(name).any():
                 ax.axhline(NOMINAL[name], color="0.3", linewidth=0.9, linestyle=":")
@@ -219,7 +237,10 @@ def plot_calibration(
         ax.title.set_fontsize("small")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=colours[k], linewidth=1.4) for k in keys]
+    handles = [
+        Line2D([], [], color=colours[k], **{**_series_style(i), "linewidth": 1.4})
+        for i, k in enumerate(keys)
+    ]
     add_legend(
         fig, panel_axes[-1], handles, keys, owns_figure=axes is None,
         ncols=legend_columns(keys, width),
