@@ -117,13 +117,17 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         bad = numbers.isna() & table[column].notna()
         if column != "value":
             bad |= numbers.isna() | (numbers != numbers.round())
-        if column == "step":
-            bad |= numbers < 1
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
             raise DataError(
                 f"'{path}' has a non-numeric {column} {table[column].iloc[row]!r} at line "
                 f"{row + 2}; {fix}"
+            )
+        if column == "step" and (numbers < 1).any():
+            row = int((numbers < 1).to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"'{path}' has the step {int(numbers.iloc[row])} at line {row + 2}; steps count "
+                f"from 1; {fix}"
             )
         table[column] = numbers
     _check_labels(path, table, fix)
@@ -490,10 +494,11 @@ def write_summary(out_dir: Path) -> Path:
 
 
 def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """An existing experiment folder with a ``results.csv``.
+    """An existing experiment folder with a ``results.csv`` that passes the schema check.
 
     Raises:
-        DataError: The folder or its ``results.csv`` is missing.
+        DataError: The folder or its ``results.csv`` is missing, cut short or not a results
+            file.
     """
     path = Path(out_dir)
     if not path.is_dir():
@@ -502,4 +507,5 @@ def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
         raise DataError(
             f"'{path}' holds no {RESULTS}; run `forecastab run CONFIG.yaml --out {path}` first"
         )
+    read_results(path / RESULTS)  # cut short or foreign: an error before anything is written
     return path
