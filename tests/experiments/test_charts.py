@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_report import results_table
 
 from forecastab import cli
 from forecastab.experiments import report
 from forecastab.experiments.charts import chart_name, render_all
 from forecastab.experiments.lock import LOCK
-
-from test_report import results_table
 
 
 def tree(root: Path) -> dict[str, bytes | None]:
