@@ -295,6 +295,7 @@ def h4_results_appended(sandbox: Path, seeds: int = 1000) -> str | None:
     if result.returncode != 0:
         return f"exit {result.returncode}: {result.stderr[-300:]}"
     first, final, rows = result.stdout.split()
+    print(f"  H4: {seeds} runs (training stubbed): first quarter {first} s, last quarter {final} s")
     if int(rows) != 4 * seeds:
         return f"results.csv has {rows} rows, expected {4 * seeds}"
     if float(final) > 2 * float(first) + 0.5:
