@@ -35,10 +35,11 @@ def default_metric(table: pd.DataFrame) -> str:
 def chart_name(kind: str, metric: str, default: str) -> str:
     """The file of a chart: the default metric's horizon chart keeps the contract's name.
 
-    >>> chart_name("horizon_error", "rmse", "rmse"), chart_name("horizon_error", "mae", "rmse")
-    ('horizon_error.png', 'horizon_error_mae.png')
     A metric name comes from ``results.csv``, so it is made one safe name component first
     (:func:`forecastab.files.file_component`): the chart always lands inside the folder.
+
+    >>> chart_name("horizon_error", "rmse", "rmse"), chart_name("horizon_error", "mae", "rmse")
+    ('horizon_error.png', 'horizon_error_mae.png')
 
     >>> chart_name("horizon_error", "/../../x", "rmse")
     'horizon_error_-..-..-x-f8e77bfe.png'
