@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from forecastab.errors import ConfigError
-from forecastab.files import is_real_file
+from forecastab.files import is_real_file, is_real_folder
 
 MAX_NAME_LENGTH = 100
 """Longest name accepted: a run folder adds a suffix, and many file systems stop at 255 bytes."""
@@ -231,8 +231,8 @@ def check_output_folder(out_dir: Path) -> None:
 
     ``--out .`` in a folder holding the user's own ``config.yaml`` would overwrite it with the
     resolved config, and ``summary.md`` likewise. A missing or empty folder (or one holding only
-    ``runs``), or one an earlier ``forecastab run`` wrote (it holds ``.lock`` or ``grid.txt``),
-    is accepted.
+    ``runs``), or one an earlier ``forecastab run`` wrote (it holds ``.lock`` or ``grid.txt``, or
+    ``results.csv`` beside ``runs``), is accepted.
 
     Raises:
         ConfigError: The folder holds other files, naming a few of them.
@@ -242,6 +242,8 @@ def check_output_folder(out_dir: Path) -> None:
     entries = sorted(entry.name for entry in os.scandir(out_dir))
     if set(entries) <= {"runs"} or any(is_real_file(out_dir / name) for name in OWN_FILES):
         return
+    if is_real_file(out_dir / "results.csv") and is_real_folder(out_dir / "runs"):
+        return  # written by a forecastab from before the lock and grid.txt
     shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
     raise ConfigError(
         f"output folder '{out_dir}' already holds files forecastab did not write ({shown}); "
