@@ -110,7 +110,8 @@ def s1_lock_link_plot(sandbox: Path) -> str | None:
 def s2_metric_path(sandbox: Path) -> str | None:
     out = sandbox / "a" / "b" / "c" / "d" / "out"  # an escape of 3 levels stays in the sandbox
     out.mkdir(parents=True)
-    (out / "results.csv").write_text(results_text("/../../../x/PWNED"))
+    pwned = results_text("/../../../x/PWNED").split("\n", 1)[1]  # beside rmse: not the default
+    (out / "results.csv").write_text(results_text() + pwned)
     result = run_cli("plot", str(out), cwd=sandbox)
     escaped = [str(p.relative_to(sandbox)) for p in sandbox.rglob("*PWNED*")]
     if escaped or any(p.name == "x" for p in sandbox.rglob("x")):
