@@ -92,8 +92,6 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise DataError(f"cannot read '{path}' ({error.strerror or error}); {fix}") from None
     if not raw.strip():
         raise DataError(f"'{path}' is empty; {fix}")
-    if not raw.endswith(b"\n"):
-        raise DataError(f"'{path}' is cut short (its last line has no line end); {fix}")
     try:
         table = pd.read_csv(
             io.BytesIO(raw),
@@ -107,6 +105,8 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise DataError(f"'{path}' is not a readable CSV ({detail}); {fix}") from None
+    if not raw.endswith(b"\n"):
+        raise DataError(f"'{path}' is cut short (its last line has no line end); {fix}")
     missing = [c for c in COLUMNS if c not in table.columns and c != "target"]
     if missing:
         raise DataError(
