@@ -211,11 +211,17 @@ def main() -> None:
     """Try every case (``cases tried / handled``); ``--timing`` adds the hash and lock timing."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only the cases whose name contains this text")
+    parser.add_argument("--skip", help="leave out the cases whose name contains this text")
     parser.add_argument("--timing", action="store_true", help="also time the hash and the lock")
     parser.add_argument("--epochs", type=int, default=None, help="--timing: trainer.max_epochs")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    cases = [c for c in load_cases() if args.only is None or args.only in c.name]
+    cases = [
+        case
+        for case in load_cases()
+        if (args.only is None or args.only in case.name)
+        and (args.skip is None or args.skip not in case.name)
+    ]
     handled = 0
     start = time.perf_counter()
     for case in cases:
