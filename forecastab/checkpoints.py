@@ -77,6 +77,25 @@ def checkpoint_path(path: str | Path) -> Path:
     )
 
 
+def unfinished_run(path: str | Path) -> Path | None:
+    """The run folder of a checkpoint when that run has not finished, else None.
+
+    A run of ``forecastab run`` writes ``DONE`` last; its checkpoint exists from the first
+    validation on, so without ``DONE`` the weights are those of some epoch mid-training (or
+    of a run that failed). ``forecastab predict`` refuses them unless asked.
+
+    Args:
+        path: A checkpoint file or run folder (see :func:`checkpoint_path`).
+    """
+    file = checkpoint_path(path)
+    run_dir = file.parent.parent
+    if file.name != CHECKPOINT_FILE.name or file.parent.name != CHECKPOINT_FILE.parent.name:
+        return None
+    if not (run_dir / "config.yaml").is_file() or (run_dir / "DONE").is_file():
+        return None
+    return run_dir
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """A checkpoint's contents, read without unpickling arbitrary objects.
 

@@ -70,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", help="run an experiment YAML file")
     run.add_argument("config", type=Path, metavar="CONFIG.yaml", help="the experiment file")
     run.add_argument(
-        "--out", type=Path, metavar="DIR", help="output folder (default: runs/<config name>)"
+        "--out",
+        type=_folder,
+        metavar="DIR",
+        help="output folder, new or written by forecastab (default: runs/<config name>)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -104,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="forecast from this time of the data (repeatable; default: the last row)",
     )
     predict.add_argument("--horizon", type=int, help="steps ahead (default: the trained horizon)")
+    predict.add_argument(
+        "--allow-unfinished",
+        action="store_true",
+        help="forecast with the checkpoint of a run that has not finished (no DONE)",
+    )
 
     summary = command("report", help="rewrite DIR/summary.md")
     summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
@@ -125,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--block-length", type=int, help="origins per block (default: max(H, N^(1/3)))"
     )
     return parser
+
+
+def _folder(value: str) -> Path:
+    """An output folder argument: never empty (``--out ""`` would mean the current folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty folder name; give a folder, e.g. runs/mine")
+    return Path(value)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -212,9 +227,20 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from forecastab.checkpoints import load
-    from forecastab.files import atomic_write
+    from forecastab.checkpoints import load, unfinished_run
+    from forecastab.files import atomic_write, check_write_target
 
+    if args.out is not None:
+        check_write_target(args.out)  # a device, FIFO, folder or link: refused before any work
+    unfinished = unfinished_run(args.model)
+    if unfinished is not None:
+        if not args.allow_unfinished:
+            raise ForecastabError(
+                f"run '{unfinished}' has not finished (no DONE): its checkpoint holds weights "
+                "from mid-training or a failed run; rerun the experiment, or pass "
+                "--allow-unfinished to forecast with them anyway"
+            )
+        warnings.warn(f"forecasting with the unfinished run '{unfinished}'", stacklevel=1)
     model = load(args.model)
     origin = _origins(args.origin, model.data_spec.time_column is not None)
     frame = model.predict_frame(args.data, origin, horizon=args.horizon)

@@ -154,6 +154,34 @@ def origin_positions(index: pd.Index, origin: Any, *, context_length: int) -> np
     return positions
 
 
+def check_frequency(index: pd.Index, trained: str | None) -> None:
+    """Refuse data whose time steps differ from the frequency the model was trained on.
+
+    A model trained on daily data forecasts hourly data as if every hour were a day: the
+    numbers look fine and mean nothing. Only checked when both frequencies are known.
+
+    Raises:
+        DataError: the two frequencies differ.
+
+    >>> check_frequency(pd.date_range("2024-01-01", periods=5, freq="h"), "D")
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.DataError: the data's time step is 'h' but the model was trained on 'D' data; give data at the trained frequency (resample it)
+    """
+    found = index_frequency(index)
+    if trained is None or found is None:
+        return
+    try:
+        same = pd.tseries.frequencies.to_offset(found) == pd.tseries.frequencies.to_offset(trained)
+    except ValueError:
+        same = found == trained
+    if not same:
+        raise DataError(
+            f"the data's time step is '{found}' but the model was trained on '{trained}' data; "
+            "give data at the trained frequency (resample it)"
+        )
+
+
 def predict_frame(
     forecaster: Any,
     data: Any,
@@ -173,7 +201,7 @@ def predict_frame(
             when it is a ``WindowDataModule``.
         origin: None (the last row: a forecast into the future), a time of the data's index,
             or a list of them.
-        horizon: steps to forecast; the trained horizon when None.
+        horizon: steps to forecast (a positive integer); the trained horizon when None.
         quantiles: forecast quantile levels (e.g. ``[0.1, 0.9]``), for probabilistic models
             that offer ``predict_quantiles``.
 
@@ -181,9 +209,9 @@ def predict_frame(
         See :func:`forecast_frame`.
 
     Raises:
-        DataError: data without the model's columns, too short for one context, or an origin
-            that is not a time of the data.
-        ConfigError: no data settings to forecast raw data with, or quantiles from a point
+        DataError: data without the model's columns, too short for one context, at another
+            frequency than the model was trained on, or an origin that is not a time of the data.
+        ConfigError: a horizon that is not a positive integer, no data settings to forecast raw data with, or quantiles from a point
             forecaster.
     """
     is_datamodule = hasattr(data, "scaler") and hasattr(data, "series")
@@ -203,9 +231,14 @@ def predict_frame(
             f"available columns: {', '.join(map(str, series.columns))}"
         )
     series = series[list(spec.target_columns)]
-    horizon = int(horizon or spec.horizon)
-    if horizon < 1:
-        raise ConfigError(f"horizon must be a positive integer, got {horizon}")
+    check_frequency(series.index, spec.frequency)
+    horizon = spec.horizon if horizon is None else horizon
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ConfigError(
+            f"horizon must be a positive integer, got {horizon!r}; leave it out for the trained "
+            f"horizon ({spec.horizon})"
+        )
+    horizon = int(horizon)
     positions = origin_positions(series.index, origin, context_length=spec.context_length)
     raw = series.to_numpy(dtype=np.float64)  # (T, C)
     values = spec.scaler.transform(raw).astype(np.float32)  # (T, C) as the model was fitted

@@ -20,6 +20,7 @@ import yaml
 
 from forecastab.errors import DataError
 from forecastab.experiments.headline import teacher_forcing_strategies
+from forecastab.files import file_component
 
 BASELINE = "baseline"
 MAIN_CHART = "horizon_error.png"
@@ -34,12 +35,18 @@ def default_metric(table: pd.DataFrame) -> str:
 def chart_name(kind: str, metric: str, default: str) -> str:
     """The file of a chart: the default metric's horizon chart keeps the contract's name.
 
+    A metric name comes from ``results.csv``, so it is made one safe name component first
+    (:func:`forecastab.files.file_component`): the chart always lands inside the folder.
+
     >>> chart_name("horizon_error", "rmse", "rmse"), chart_name("horizon_error", "mae", "rmse")
     ('horizon_error.png', 'horizon_error_mae.png')
+
+    >>> chart_name("horizon_error", "/../../x", "rmse")
+    'horizon_error_-..-..-x-f8e77bfe.png'
     """
     if kind == "horizon_error" and metric == default:
         return MAIN_CHART
-    return f"{kind}_{metric}.png"
+    return f"{kind}_{file_component(metric)}.png"
 
 
 def saved_config(out_dir: Path) -> dict[str, Any]:
@@ -136,7 +143,7 @@ def render_all(out_dir: Path, *, metric: str | None = None, rollouts: bool = Tru
         if both["mode"].nunique() < 2 or table["dataset"].nunique() > 1:
             continue
         for target in [str(t) for t in pd.unique(table["target"])]:
-            suffix = f"_{target}" if table["target"].nunique() > 1 else ""
+            suffix = f"_{file_component(target)}" if table["target"].nunique() > 1 else ""
             try:
                 figure = plot_exposure_gap(
                     table, metric=name, units_label=units if not suffix else "original",
@@ -144,7 +151,8 @@ def render_all(out_dir: Path, *, metric: str | None = None, rollouts: bool = Tru
                 )
             except DataError:
                 continue  # no model/strategy evaluated in both modes
-            written.append(save_figure(figure, out_dir / f"exposure_gap_{name}{suffix}.png"))
+            gap_file = f"{chart_name('exposure_gap', name, default)[:-4]}{suffix}.png"
+            written.append(save_figure(figure, out_dir / gap_file))
     if rollouts and metric is None:
         path = render_rollouts(out_dir, tf)
         if path is not None:
@@ -152,44 +160,49 @@ def render_all(out_dir: Path, *, metric: str | None = None, rollouts: bool = Tru
     return written
 
 
-def _run_folders(out_dir: Path) -> list[Path]:
-    return sorted(p for p in (out_dir / "runs").glob("*") if (p / "checkpoints" / "model.ckpt").is_file())
-
-
 def render_rollouts(out_dir: Path, tf_strategies: list[str], *, n: int = 4) -> Path | None:
     """``rollouts.png``: each strategy of the first model forecasting 4 test origins, free-running.
 
-    Uses the runs' checkpoints (``forecastab.load``) and the data named in the saved config;
-    returns None (and draws nothing) when there is no checkpoint or the data cannot be read.
+    Uses the runs' checkpoints (``forecastab.load``) of the grid planned from the saved
+    config (never parsing folder names) and the data it names; returns None (and draws nothing)
+    when there is no checkpoint or the data cannot be read.
     """
-    from forecastab.checkpoints import load
+    from forecastab.checkpoints import CHECKPOINT_FILE, load
     from forecastab.experiments.config import ExperimentConfig
-    from forecastab.experiments.runner import build_datamodule
+    from forecastab.experiments.runner import build_datamodule, plan_grid
     from forecastab.plotting import plot_rollouts, save_figure
 
-    runs = _run_folders(out_dir)
     config = saved_config(out_dir)
-    if not runs or not config:
+    if not config:
         return None
     try:
         experiment = ExperimentConfig.model_validate(config)
         horizon = experiment.data.horizons[0]
+        cells = [
+            cell
+            for cell in plan_grid(experiment, out_dir)
+            if cell.horizon == horizon
+            and cell.seed == experiment.seeds[0]
+            and (cell.run_dir / CHECKPOINT_FILE).is_file()
+        ]
+        if not cells:
+            return None
         dm = build_datamodule(experiment, horizon, experiment.seeds[0])
     except Exception as error:  # noqa: BLE001 - a chart never fails the report
         warnings.warn(f"rollouts.png not drawn: {error}", stacklevel=2)
         return None
-    first_model = runs[0].name.split("__")[-3] if runs[0].name.count("__") >= 2 else None
-    chosen = [r for r in runs if r.name.split("__")[-3] == first_model and r.name.endswith("seed" + str(experiment.seeds[0]))]
+    first_model = cells[0].model
+    chosen = [cell for cell in cells if cell.model == first_model]
     origins = dm.origins("test")
     picks = origins[np.linspace(0, len(origins) - 1, n).round().astype(int)]
     contexts, targets = dm.windows("test")
     rows = np.searchsorted(origins, picks)
     predictions = {}
-    for run in chosen:
-        model = load(run)
+    for cell in chosen:
+        model = load(cell.run_dir)
         frame = model.predict_frame(dm, list(dm.index[picks]))
         values = frame["forecast"].to_numpy().reshape(len(picks), -1, dm.n_targets)  # (n, H, C)
-        predictions[f"trained with {run.name.split('__')[-2]}"] = values
+        predictions[f"trained with {cell.strategy}"] = values
     if not predictions:
         return None
     raw_contexts = dm.scaler.inverse_transform(contexts[rows])  # (n, L, C)

@@ -150,8 +150,12 @@ def compare_experiment(
     """
     from forecastab.evaluation.compare import paired_comparison
 
-    runs = load_errors(out_dir)
-    ref_model, ref_strategy = _parse_reference(reference, runs)
+    try:
+        runs = load_errors(out_dir)
+        ref_model, ref_strategy = _parse_reference(reference, runs)
+    except DataError:
+        _raise_if_diverged(out_dir)
+        raise
     frames = []
     for dataset, data_runs in runs.groupby("dataset", sort=True):
         for (model, strategy), series in data_runs.groupby(["model", "strategy"], sort=True):
@@ -201,11 +205,35 @@ def compare_experiment(
                     )
                 )
     if not frames:
+        _raise_if_diverged(out_dir)
         raise DataError(
             f"nothing to compare in '{out_dir}': no series shares a dataset and seeds with the "
             "reference"
         )
     return pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS]
+
+
+def _raise_if_diverged(out_dir: Path) -> None:
+    """Nothing to compare because runs diverged: say so, instead of a puzzle about seeds.
+
+    Raises:
+        DataError: the grid has diverged runs (they keep no errors to compare), naming them.
+    """
+    from forecastab.experiments.report import DONE, ERROR, grid_runs
+
+    names = grid_runs(Path(out_dir))
+    diverged = sorted(
+        path.parent.name
+        for path in (Path(out_dir) / "runs").glob(f"*/{ERROR}")
+        if (path.parent / DONE).is_file() and (names is None or path.parent.name in names)
+    )
+    if diverged:
+        shown = ", ".join(diverged[:3]) + (", ..." if len(diverged) > 3 else "")
+        raise DataError(
+            f"nothing to compare in '{out_dir}': {len(diverged)} run(s) diverged ({shown}); a "
+            "diverged run keeps no errors to compare (see summary.md): lower the learning rate "
+            "or add gradient clipping and rerun"
+        )
 
 
 def write_comparisons(out_dir: Path, table: pd.DataFrame) -> Path:
@@ -219,7 +247,20 @@ def read_comparisons(out_dir: Path) -> pd.DataFrame | None:
     path = Path(out_dir) / COMPARISONS
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype={"seed": str, "model": str, "strategy": str})
+    fix = f"delete it and rerun `forecastab compare {out_dir}`"
+    raw = path.read_bytes()
+    if not raw.endswith(b"\n"):
+        raise DataError(f"'{path}' is cut short (its last line has no line end); {fix}")
+    try:
+        table = pd.read_csv(io.BytesIO(raw), dtype={"seed": str, "model": str, "strategy": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
+        raise DataError(f"'{path}' is not a readable CSV; {fix}") from None
+    missing = [column for column in COMPARISON_COLUMNS if column not in table.columns]
+    numbers = table[[c for c in ("step", "mean_difference", "p_holm") if c in table.columns]]
+    if missing or not all(pd.api.types.is_numeric_dtype(numbers[c]) for c in numbers):
+        what = f"lacks the column(s) {', '.join(missing)}" if missing else "has non-numbers"
+        raise DataError(f"'{path}' {what}; {fix}")
+    return table
 
 
 def step_ranges(steps: list[int]) -> str:

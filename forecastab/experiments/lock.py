@@ -5,6 +5,10 @@ the first takes an exclusive ``fcntl.flock`` on ``<out>/.lock`` and writes its p
 second gets one line naming that pid. The operating system releases the lock when its process
 ends in any way (even ``kill -9``), so a lock left by a dead process is simply taken over: the
 file may still hold the dead pid, but nobody holds the lock.
+
+The lock file is opened without following a link and only when it is a regular file of its own
+(:func:`forecastab.files.open_regular`): a link or hard link planted at ``<out>/.lock`` is
+refused, so the truncation below can never empty a file elsewhere.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from forecastab.errors import ConfigError
+from forecastab.files import open_regular
 
 LOCK = ".lock"
 
@@ -43,13 +48,14 @@ def output_folder_lock(out_dir: Path) -> Iterator[Path]:
         The lock file's path.
 
     Raises:
-        ConfigError: Another process holds the lock (the message names its pid).
+        ConfigError: Another process holds the lock (the message names its pid), or
+            ``<out>/.lock`` is a link or not a regular file.
     """
     path = out_dir / LOCK
     if fcntl is None:  # pragma: no cover
         yield path
         return
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    descriptor = open_regular(path, os.O_RDWR | os.O_CREAT)
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

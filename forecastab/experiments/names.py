@@ -10,13 +10,16 @@ right before deleting, that the folder really lies inside ``--out`` and is not a
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from forecastab.errors import ConfigError
+from forecastab.files import is_real_file, is_real_folder
 
 MAX_NAME_LENGTH = 100
 """Longest name accepted: a run folder adds a suffix, and many file systems stop at 255 bytes."""
@@ -118,19 +121,67 @@ def remove_run_folder(run_dir: Path, out_dir: Path) -> None:
     shutil.rmtree(target)
 
 
+SEPARATOR = "__"
+"""Between the parts of a run folder's name: ``<model>__<strategy>__seed0``."""
+HASHED = "___"
+"""Marks a folder name shortened with a hash; a plain name never holds three underscores."""
+RESERVED_STRATEGIES = frozenset({"baseline"})
+"""Strategy names taken by forecastab itself: ``baseline`` is the strategy of the baselines' rows."""
+
+
+def _plain(label: str) -> bool:
+    return SEPARATOR not in label and not label.startswith("_") and not label.endswith("_")
+
+
+def run_folder_name(labels: Sequence[str], *, prefix: str = "", suffix: str) -> str:
+    """A run folder's name, different for every different ``(prefix, labels, suffix)``.
+
+    The plain form ``[prefix__]label__label__suffix`` is kept whenever it is unambiguous: no
+    label holds ``__`` or starts or ends with ``_``, and the whole stays within
+    :data:`MAX_NAME_LENGTH`. Otherwise the labels are shortened and a hash of every part is
+    added after ``___`` (three underscores, which no plain name holds), so model ``a__b`` with
+    strategy ``c`` and model ``a`` with strategy ``b__c`` never share a folder, and long legal
+    names still give a legal folder name.
+
+    Args:
+        labels: The user's names (model and strategy, or a baseline's label).
+        prefix: ``H<horizon>`` when the experiment has several horizons, else empty.
+        suffix: ``seed<k>`` or ``baseline``.
+
+    Returns:
+        One folder-name component.
+
+    >>> run_folder_name(["gru", "teacher_forcing"], suffix="seed0")
+    'gru__teacher_forcing__seed0'
+    >>> run_folder_name(["a__b", "c"], suffix="seed0") != run_folder_name(["a", "b__c"], suffix="seed0")
+    True
+    """
+    head = f"{prefix}{SEPARATOR}" if prefix else ""
+    tail = f"{SEPARATOR}{suffix}"
+    plain = f"{head}{SEPARATOR.join(labels)}{tail}"
+    if all(_plain(label) for label in labels) and len(plain) <= MAX_NAME_LENGTH:
+        return plain
+    digest = hashlib.sha256("\0".join([prefix, *labels, suffix]).encode("utf-8")).hexdigest()
+    marker = f"{HASHED}{digest[:16]}"
+    room = MAX_NAME_LENGTH - len(head) - len(marker) - len(tail)
+    readable = SEPARATOR.join(labels)[: max(room, 0)].rstrip(" .")
+    return f"{head}{readable}{marker}{tail}"
+
+
 def check_config_names(raw: object) -> None:
     """Check every name of a parsed experiment file that becomes part of a path.
 
     The experiment's ``name`` (the default ``runs/<name>`` folder), every model's and
     strategy's ``name`` and every baseline's ``label`` (or ``name``) are checked with
     :func:`check_file_name` before anything else, so the message names the key and the rule.
-    Values of the wrong type are left to the schema, which reports them.
+    Values of the wrong type are left to the schema, which reports them. A strategy may not be
+    called ``baseline``: that name marks the baselines' rows (:data:`RESERVED_STRATEGIES`).
 
     Args:
         raw: The mapping read from YAML.
 
     Raises:
-        ConfigError: A name that is not a safe folder-name component.
+        ConfigError: A name that is not a safe folder-name component, or a reserved one.
     """
     if not isinstance(raw, dict):
         return
@@ -141,6 +192,11 @@ def check_config_names(raw: object) -> None:
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 check_file_name(entry["name"], f"{section}[{i}].name")
+                if section == "strategies" and entry["name"] in RESERVED_STRATEGIES:
+                    raise ConfigError(
+                        f"{section}[{i}].name: '{entry['name']}' is reserved (it marks the "
+                        "baselines' rows in results.csv); give the strategy another name"
+                    )
     baselines = raw.get("baselines")
     for i, spec in enumerate(baselines if isinstance(baselines, list) else []):
         if isinstance(spec, str):
@@ -164,3 +220,33 @@ def check_runs_folder(out_dir: Path) -> None:
             f"'{runs}' is a link or not a folder; forecastab writes run folders only inside "
             "--out: remove it or choose another --out"
         )
+
+
+OWN_FILES = (".lock", "grid.txt")
+"""Files every output folder of ``forecastab run`` holds: a folder with one is forecastab's."""
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Refuse an output folder that already holds files forecastab did not write.
+
+    ``--out .`` in a folder holding the user's own ``config.yaml`` would overwrite it with the
+    resolved config, and ``summary.md`` likewise. A missing or empty folder (or one holding only
+    ``runs``), or one an earlier ``forecastab run`` wrote (it holds ``.lock`` or ``grid.txt``, or
+    ``results.csv`` beside ``runs``), is accepted.
+
+    Raises:
+        ConfigError: The folder holds other files, naming a few of them.
+    """
+    if not out_dir.is_dir():  # missing: created; a file there: check_writable says so
+        return
+    entries = sorted(entry.name for entry in os.scandir(out_dir))
+    if set(entries) <= {"runs"} or any(is_real_file(out_dir / name) for name in OWN_FILES):
+        return
+    if is_real_file(out_dir / "results.csv") and is_real_folder(out_dir / "runs"):
+        return  # written by a forecastab from before the lock and grid.txt
+    shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    raise ConfigError(
+        f"output folder '{out_dir}' already holds files forecastab did not write ({shown}); "
+        "forecastab never overwrites them: give a new or empty folder with --out"
+    )
+

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ import yaml
 
 from forecastab.errors import DataError
 from forecastab.experiments.identity import redone_runs
-from forecastab.files import atomic_write
+from forecastab.files import append_text, atomic_write, is_real_file
 
 COLUMNS = ["dataset", "model", "strategy", "seed", "mode", "target", "step", "metric", "value"]
 """The columns of ``results.csv`` and of every run's ``metrics.csv``, in this order."""
@@ -62,28 +63,50 @@ def results_csv(table: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+"""What a ``mode`` or ``metric`` of a results file looks like (``free_running``, ``rmse``)."""
+
+
 def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a ``results.csv`` or ``metrics.csv`` back with the contract's column types.
+    """Read a ``results.csv`` or ``metrics.csv`` back, checked against the contract.
+
+    A file forecastab wrote ends with a line end, has the contract's columns, a name in every
+    label column, whole ``seed`` and ``step`` values (steps 1, 2, ...), numbers in ``value``,
+    ``mode`` and ``metric`` names, one row per (series, step) and every series of a dataset
+    running to the same last step. A file cut short, or one that is not forecastab's, fails
+    one of these and is an error naming it, never a summary or chart of part of it.
 
     Raises:
-        DataError: The file is missing or lacks the contract's columns.
+        DataError: The file is missing, cut short or not a results file (naming the file and
+            the first problem).
     """
     path = Path(path)
-    if not path.is_file():
+    if not is_real_file(path):
         raise DataError(
             f"no results file '{path}'; run `forecastab run CONFIG.yaml --out DIR` first"
         )
     fix = "delete it and rerun `forecastab run` to rebuild it"
     try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read '{path}' ({error.strerror or error}); {fix}") from None
+    if not raw.strip():
+        raise DataError(f"'{path}' is empty; {fix}")
+    try:
         table = pd.read_csv(
-            path,
-            dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str},
+            io.BytesIO(raw),
+            dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str,
+                   "metric": str},
+            keep_default_na=False,
+            na_values={"value": ["", "NaN", "nan"], "seed": [""], "step": [""]},
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"'{path}' is empty; {fix}") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         detail = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise DataError(f"'{path}' is not a readable CSV ({detail}); {fix}") from None
+    if not raw.endswith(b"\n"):
+        raise DataError(f"'{path}' is cut short (its last line has no line end); {fix}")
     missing = [c for c in COLUMNS if c not in table.columns and c != "target"]
     if missing:
         raise DataError(
@@ -100,8 +123,47 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
                 f"'{path}' has a non-numeric {column} {table[column].iloc[row]!r} at line "
                 f"{row + 2}; {fix}"
             )
+        if column == "step" and (numbers < 1).any():
+            row = int((numbers < 1).to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"'{path}' has the step {int(numbers.iloc[row])} at line {row + 2}; steps count "
+                f"from 1; {fix}"
+            )
         table[column] = numbers
+    _check_labels(path, table, fix)
     return sort_results(table)
+
+
+def _check_labels(path: Path, table: pd.DataFrame, fix: str) -> None:
+    """The label columns of a results table: names present, one row per step, whole series."""
+    for column in ("dataset", "model", "strategy", "mode", "metric", "target"):
+        if column not in table.columns:
+            continue
+        values = table[column].astype(str)
+        bad = values.str.strip() == ""
+        if column in ("mode", "metric"):
+            bad |= ~values.str.fullmatch(NAME_PATTERN)
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise DataError(
+                f"'{path}' has the {column} {table[column].iloc[row]!r} at line {row + 2}, not "
+                f"one a forecastab run writes; {fix}"
+            )
+    if table.empty:
+        return
+    series = [c for c in SORT_KEYS if c in table.columns and c != "step"]
+    duplicated = table.duplicated([*series, "step"])
+    if duplicated.any():
+        row = int(duplicated.to_numpy().nonzero()[0][0])
+        raise DataError(f"'{path}' repeats the row at line {row + 2}; {fix}")
+    steps = table.groupby(series, sort=False)["step"].agg(["max", "size"])
+    last = steps.groupby(level="dataset")["max"].transform("max")
+    short = (steps["size"] != steps["max"]) | (steps["max"] != last)
+    if short.any():
+        key = ", ".join(str(k) for k in short[short].index[0])
+        raise DataError(
+            f"'{path}' is incomplete: the series ({key}) lacks steps of the horizon; {fix}"
+        )
 
 
 def assemble_results(metrics_files: Iterable[Path]) -> pd.DataFrame:
@@ -124,6 +186,22 @@ def write_results(out_dir: Path, table: pd.DataFrame) -> bool:
         return False
     atomic_write(path, text)
     return True
+
+
+def append_results(out_dir: Path, metrics_file: Path) -> None:
+    """Append one finished run's rows to ``results.csv`` (written whole when it is missing).
+
+    Costs the size of one run, not of the grid; rows stay unsorted until the runner rebuilds
+    the file at the end of the grid (:func:`write_results`). A process killed mid-append leaves
+    a last line without its line end, which :func:`read_results` refuses and the next
+    ``forecastab run`` rebuilds.
+    """
+    path = out_dir / RESULTS
+    text = results_csv(read_results(metrics_file))
+    if not is_real_file(path):
+        atomic_write(path, text)
+        return
+    append_text(path, text.split("\n", 1)[1])
 
 
 def experiment_units(out_dir: Path) -> str:
@@ -432,10 +510,11 @@ def write_summary(out_dir: Path) -> Path:
 
 
 def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
-    """An existing experiment folder with a ``results.csv``.
+    """An existing experiment folder with a ``results.csv`` that passes the schema check.
 
     Raises:
-        DataError: The folder or its ``results.csv`` is missing.
+        DataError: The folder or its ``results.csv`` is missing, cut short or not a results
+            file.
     """
     path = Path(out_dir)
     if not path.is_dir():
@@ -444,4 +523,5 @@ def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
         raise DataError(
             f"'{path}' holds no {RESULTS}; run `forecastab run CONFIG.yaml --out {path}` first"
         )
+    read_results(path / RESULTS)  # cut short or foreign: an error before anything is written
     return path

@@ -3,9 +3,10 @@
 Each grid cell is an independent :class:`RunCell` that :func:`run_cell` executes in any process
 (this one, a worker process, a Ray task) and that writes only its own folder
 ``runs/<model>__<strategy>__seed<k>/``: the resolved config, the checkpoint, Lightning's logs,
-its ``metrics.csv`` and, last, a ``DONE`` marker. The parent assembles ``results.csv`` from the
-completed folders after every run, so an interrupted grid keeps what finished and a rerun
-skips it.
+its ``metrics.csv`` and, last, a ``DONE`` marker. The parent appends each finished run's rows to
+``results.csv`` as it completes (so a grid of many runs costs time linear in its size) and
+rebuilds the file, sorted, from the completed folders when the grid starts and ends, so an
+interrupted grid keeps what finished and a rerun skips it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ from forecastab.experiments.init_from import check_init_from, init_checkpoint
 from forecastab.experiments.interrupts import interrupts_kept
 from forecastab.experiments.lock import output_folder_lock
 from forecastab.experiments.long_runs import record_long_run
-from forecastab.experiments.names import check_runs_folder, remove_run_folder
+from forecastab.experiments.names import (
+    check_output_folder,
+    check_runs_folder,
+    remove_run_folder,
+    run_folder_name,
+)
+from forecastab.files import check_write_target, is_real_file, is_real_folder
 
 LIGHTNING_LOGGERS = (
     "lightning.pytorch",
@@ -117,7 +124,7 @@ def dataset_label(name: str, horizon: int, data: DataConfig) -> str:
 
 
 def _prefix(horizon: int, config: ExperimentConfig) -> str:
-    return f"H{horizon}__" if isinstance(config.data.horizon, list) else ""
+    return f"H{horizon}" if isinstance(config.data.horizon, list) else ""
 
 
 def plan_grid(config: ExperimentConfig, out_dir: Path) -> list[RunCell]:
@@ -129,7 +136,11 @@ def plan_grid(config: ExperimentConfig, out_dir: Path) -> list[RunCell]:
                 if model.strategies is not None and strategy.name not in model.strategies:
                     continue
                 for seed in config.seeds:
-                    name = f"{_prefix(horizon, config)}{model.name}__{strategy.name}__seed{seed}"
+                    name = run_folder_name(
+                        [model.name, strategy.name],
+                        prefix=_prefix(horizon, config),
+                        suffix=f"seed{seed}",
+                    )
                     run_dir = out_dir / "runs" / name
                     cells.append(RunCell(config, model.name, strategy.name, seed, horizon, run_dir))
     return cells
@@ -183,8 +194,14 @@ def effective_defaults(model: dict[str, Any], strategy: dict[str, Any]) -> dict[
 
 
 def is_complete(run_dir: Path, config_text: str | None = None) -> bool:
-    """A run is complete when its ``DONE`` marker and metrics exist (and its config matches)."""
-    if not ((run_dir / report.DONE).is_file() and (run_dir / report.METRICS).is_file()):
+    """A run is complete when its ``DONE`` marker and metrics exist (and its config matches).
+
+    Only a real folder counts: a run folder that is a link (to anything) is never complete, so
+    it is removed (the link alone) and redone instead of read.
+    """
+    if not is_real_folder(run_dir):
+        return False
+    if not (is_real_file(run_dir / report.DONE) and is_real_file(run_dir / report.METRICS)):
         return False
     if config_text is None:
         return True
@@ -387,7 +404,10 @@ def _train_and_evaluate(cell: RunCell) -> None:
         strategy=cell.strategy_config.spec(),
     )
     module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
-    init = init_checkpoint(cell, plan_grid(config, cell.run_dir.parent.parent))
+    # the grid is planned only when needed: planning it for every run is quadratic in its size
+    init = None
+    if cell.strategy_config.init_from is not None:
+        init = init_checkpoint(cell, plan_grid(config, cell.run_dir.parent.parent))
     if init is not None:
         from forecastab.checkpoints import load_network_weights
 
@@ -535,9 +555,10 @@ def run_baselines(
     outcomes = []
     for horizon, datamodule in datamodules.items():
         for spec in config.baselines:
-            run_dir = (
-                out_dir / "runs" / f"{_prefix(horizon, config)}{baseline_name(spec)}__baseline"
+            name = run_folder_name(
+                [baseline_name(spec)], prefix=_prefix(horizon, config), suffix=report.BASELINE
             )
+            run_dir = out_dir / "runs" / name
             run = {"experiment": config.name, "baseline": spec, "horizon": horizon}
             outcomes.append(
                 record_run(
@@ -563,9 +584,11 @@ def run_experiment(
 ) -> ExperimentResult:
     """Run a whole experiment into ``out_dir``: baselines, the grid, results, chart, summary.
 
-    Bad input (unwritable folder, data errors) is raised before anything trains. Completed runs
-    are skipped; ``results.csv`` is rewritten from the completed runs after each one, and only
-    when its content changes.
+    Bad input (unwritable folder, data errors) is raised before anything trains; so is an
+    output folder holding files forecastab did not write, or a link, device or folder where one
+    of its output files goes. Completed runs are skipped; each finished run's rows are appended
+    to ``results.csv``, which is rebuilt sorted from the completed runs at the start and the end
+    (rewritten only when its content changes).
 
     Args:
         config: The validated experiment.
@@ -577,12 +600,14 @@ def run_experiment(
         The outcome of every run.
 
     Raises:
-        ConfigError: The folder cannot be written.
+        ConfigError: The folder cannot be written, holds files forecastab did not write, or
+            holds a link or non-file where an output file goes.
         DataError: The data block names a series that cannot be used.
     """
     from forecastab.experiments.executors import executor_for
 
     executor = executor_for(config.executor)  # a missing Ray fails before anything runs
+    check_output_folder(Path(out_dir))
     out_dir = check_writable(Path(out_dir))
     check_runs_folder(out_dir)
     with output_folder_lock(out_dir):  # one grid per folder: a second process gets one line
@@ -597,6 +622,8 @@ def _run_in_folder(
     on_outcome: Callable[[RunOutcome], None] | None,
 ) -> ExperimentResult:
     """The body of :func:`run_experiment`, run while holding the output folder's lock."""
+    for name in OUTPUT_FILES:  # a link or device there is refused before anything trains
+        check_write_target(out_dir / name)
     for stale in out_dir.glob(".*.tmp"):  # left by a process killed mid-write
         stale.unlink(missing_ok=True)
     _unmark_corrupt_runs(out_dir)
@@ -622,7 +649,7 @@ def _run_in_folder(
     expected.update({out_dir / "runs" / o.name: None for o in outcomes})
     report.write_grid(out_dir, [path.name for path in expected])
 
-    def refresh() -> None:
+    def refresh() -> None:  # linear in the grid: at the start and the end only
         done = [d / report.METRICS for d, text in expected.items() if is_complete(d, text)]
         report.write_results(out_dir, report.assemble_results(done))
 
@@ -650,7 +677,9 @@ def _run_in_folder(
             bar.write(
                 f"forecastab: warning: run {outcome.name} failed: {outcome.error}", file=sys.stderr
             )
-        refresh()
+        run_dir = out_dir / "runs" / outcome.name
+        if outcome.status != "skipped" and is_complete(run_dir, expected.get(run_dir)):
+            report.append_results(out_dir, run_dir / report.METRICS)
         bar.set_postfix_str(outcome.name, refresh=False)
         bar.update(1)
         if on_outcome is not None:
@@ -660,13 +689,21 @@ def _run_in_folder(
         executor.execute(pending, finished)
     finally:
         bar.close()
+        refresh()  # sorted, so a rerun writes the same bytes; also after Ctrl-C
     render_outputs(out_dir)
     return ExperimentResult(out_dir, outcomes)
 
 
 def _unmark_corrupt_runs(out_dir: Path) -> None:
-    """A finished run whose ``metrics.csv`` cannot be read is redone, not fatal to the grid."""
-    for done in sorted((out_dir / "runs").glob(f"*/{report.DONE}")):
+    """A finished run whose ``metrics.csv`` cannot be read is redone, not fatal to the grid.
+
+    Only real run folders are looked at: a run folder that is a link is left alone here (and
+    later removed as a link), so a ``DONE`` outside the output folder is never deleted.
+    """
+    runs = sorted((out_dir / "runs").iterdir())
+    for done in [run / report.DONE for run in runs if is_real_folder(run)]:
+        if not is_real_file(done):
+            continue
         try:
             report.read_results(done.parent / report.METRICS)
         except DataError as error:
@@ -692,6 +729,15 @@ def render_outputs(out_dir: Path) -> None:
 
 CALIBRATION_CHART = "calibration.png"
 FAN_CHART = "fan_chart.png"
+OUTPUT_FILES = (
+    report.RESULTS,
+    report.SUMMARY,
+    report.CHART,
+    report.RUN_CONFIG,
+    report.GRID,
+    CALIBRATION_CHART,
+)
+"""The files ``forecastab run`` writes at the top of its output folder."""
 
 
 def render_calibration(out_dir: Path, table: Any) -> None:

@@ -21,6 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from forecastab.experiments.names import remove_run_folder
+from forecastab.files import atomic_write, is_real_folder
+
 if TYPE_CHECKING:
     from forecastab.experiments.runner import RunCell, RunOutcome
 
@@ -94,7 +97,7 @@ def run_marked(cell: RunCell) -> RunOutcome:
     from forecastab.experiments.runner import run_cell
 
     marker = marker_path(cell)
-    marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    atomic_write(marker, f"{os.getpid()}\n")  # never through a link planted there
     _current_marker = marker
     try:
         return run_cell(cell)
@@ -126,6 +129,8 @@ def record_worker_death(cell: RunCell, pid: str) -> RunOutcome:
         f"worker process {pid} died while running this run (killed by a signal or out of "
         "memory); rerun to retry it"
     )
+    if not is_real_folder(cell.run_dir):  # a link there is removed, never written through
+        remove_run_folder(cell.run_dir, cell.run_dir.parent.parent)
     cell.run_dir.mkdir(parents=True, exist_ok=True)
     report.atomic_write(cell.run_dir / report.ERROR, message + "\n")
     (cell.run_dir / report.DONE).unlink(missing_ok=True)

@@ -102,6 +102,15 @@ def test_exploding_training_is_recorded_as_diverged(
     # the same config diverges the same way: a rerun keeps the record instead of retraining
     assert cli.main(["run", str(config_file(config)), "--out", str(out), "--quiet"]) == 0
     assert "training diverged at step 0" in (out / "summary.md").read_text()
+    capsys.readouterr()
+    # U9: compare said "no series shares a dataset and seeds"; it names the diverged run
+    for extra in ([], ["--reference", "naive/baseline"]):
+        assert cli.main(["compare", str(out), *extra]) == 2
+        assert capsys.readouterr().err.strip() == (
+            f"forecastab: error: nothing to compare in '{out}': 1 run(s) diverged "
+            "(gru__tf__seed0); a diverged run keeps no errors to compare (see summary.md): "
+            "lower the learning rate or add gradient clipping and rerun"
+        )
 
 
 def test_failures_of_an_earlier_grid_are_not_reported_again(

@@ -202,3 +202,23 @@ def test_sigkill_midway_then_rerun_gives_the_same_results(
     whole_bytes = (tmp_path / "whole" / "results.csv").read_bytes()
     assert (tmp_path / "killed" / "results.csv").read_bytes() == whole_bytes
     assert not list((tmp_path / "killed").glob(".*.tmp"))
+
+
+def test_results_are_appended_per_run_and_rebuilt_twice(
+    tmp_path: Path, make_config: Callable[..., dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """H4: results.csv was rebuilt from every run after each run (quadratic in the grid)."""
+    calls = []
+    assemble = report.assemble_results
+    monkeypatch.setattr(
+        report, "assemble_results", lambda files: calls.append(list(files)) or assemble(files)
+    )
+    out = tmp_path / "out"
+    config = validate_config(make_config(seeds=[0, 1]))
+    run_experiment(config, out, progress=False)
+    assert len(calls) == 2  # the start and the end, whatever the grid's size (5 runs here)
+    assert len(calls[1]) == 5
+    first = (out / "results.csv").read_bytes()
+    assert first == report.results_csv(report.assemble_results(calls[1])).encode()
+    run_experiment(config, out, progress=False)  # all skipped: the same bytes
+    assert (out / "results.csv").read_bytes() == first

@@ -175,3 +175,22 @@ def test_a_changed_default_redoes_the_run(
     assert [o.status for o in result.outcomes] == ["done"]
     reason = (out / "runs" / "gru__tf__seed0" / "redone.txt").read_text()
     assert "run.defaults.strategy.noise_injection.context changed (False -> True)" in reason
+
+
+def test_a_lock_link_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    """S1: a link at ``<out>/.lock`` once had its target emptied by the lock's truncation."""
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK).symlink_to(outside)
+    with pytest.raises(ConfigError, match=r"\.lock' is a symbolic link; forecastab opens only"):
+        with output_folder_lock(out):
+            pass
+    hard = tmp_path / "hard"
+    hard.mkdir()
+    os.link(outside, hard / LOCK)
+    with pytest.raises(ConfigError, match="another hard link"):
+        with output_folder_lock(hard):
+            pass
+    assert outside.read_text() == "keep me\n"

@@ -11,8 +11,20 @@ import pytest
 from forecastab import cli
 from forecastab.errors import ConfigError
 from forecastab.experiments.config import validate_config
-from forecastab.experiments.names import check_file_name, remove_run_folder
-from forecastab.experiments.runner import record_run, run_experiment
+from forecastab.experiments.names import (
+    check_file_name,
+    check_output_folder,
+    file_name_problem,
+    remove_run_folder,
+    run_folder_name,
+)
+from forecastab.experiments.runner import (
+    _unmark_corrupt_runs,
+    is_complete,
+    plan_grid,
+    record_run,
+    run_experiment,
+)
 
 RULE = "use letters, digits, '_', '-' or '.'"
 
@@ -148,3 +160,83 @@ def test_remove_run_folder_removes_an_unfinished_folder_inside_out(tmp_path: Pat
     (run_dir / "logs" / "metrics.csv").write_text("x")
     remove_run_folder(run_dir, tmp_path / "out")
     assert not run_dir.exists() and (tmp_path / "out" / "runs").is_dir()
+
+
+def test_run_folder_names_are_injective_and_short() -> None:
+    """W1: model ``a__b`` + strategy ``c`` and model ``a`` + strategy ``b__c`` shared a folder;
+    U1: long legal names made a folder name past 100 characters, which aborted the grid."""
+    pairs = [
+        ("a__b", "c"), ("a", "b__c"), ("a_", "b"), ("a", "_b"), ("a", "b"), ("a_b", "c"),
+        ("x" * 100, "y" * 100), ("x" * 100, "y" * 99 + "z"), ("x" * 99, "y" * 100),
+    ]
+    names = [run_folder_name([m, s], suffix="seed0") for m, s in pairs]
+    assert len(set(names)) == len(names)
+    assert all(file_name_problem(name) is None for name in names)
+    assert names[4] == "a__b__seed0" and names[5] == "a_b__c__seed0"  # plain names unchanged
+    baselines = [run_folder_name([label], prefix="H24", suffix="baseline") for label in
+                 ("naive", "n" * 100, "n" * 99 + "m")]
+    assert baselines[0] == "H24__naive__baseline" and len(set(baselines)) == 3
+    assert all(file_name_problem(name) is None for name in baselines)
+
+
+def test_colliding_names_get_two_folders_in_the_grid(
+    tmp_path: Path, make_config: Callable[..., dict]
+) -> None:
+    config = make_config(
+        models=[{"name": "a__b", "type": "rnn", "hidden_size": 4},
+                {"name": "a", "type": "rnn", "hidden_size": 4}],
+        strategies=[{"name": name, "teacher_forcing": {"schedule": "constant", "ratio": 1.0}}
+                    for name in ("c", "b__c")],
+    )
+    cells = plan_grid(validate_config(config), tmp_path)
+    assert len({cell.run_dir for cell in cells}) == len(cells) == 4
+
+
+def test_a_strategy_named_baseline_is_refused(make_config: Callable[..., dict]) -> None:
+    """W2: it was listed under Baselines and duplicated the baselines' rows."""
+    config = make_config(
+        strategies=[{"name": "baseline", "teacher_forcing": {"schedule": "constant", "ratio": 1}}]
+    )
+    with pytest.raises(ConfigError, match=r"strategies\[0\].name: 'baseline' is reserved"):
+        validate_config(config)
+
+
+def test_an_output_folder_with_user_files_is_refused(
+    tmp_path: Path, make_config: Callable[..., dict], config_file: Callable[..., Path], capsys
+) -> None:
+    """W6: ``run cfg --out .`` overwrote the user's own config.yaml and summary.md."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.yaml").write_text("my own notes\n")
+    (mine / "summary.md").write_text("my summary\n")
+    cfg = config_file(make_config())
+    assert cli.main(["run", str(cfg), "--out", str(mine), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds files forecastab did not write (config.yaml, summary.md)" in err
+    assert (mine / "config.yaml").read_text() == "my own notes\n"
+    assert sorted(p.name for p in mine.iterdir()) == ["config.yaml", "summary.md"]
+    assert cli.main(["run", str(cfg), "--out", "", "--quiet"]) == 2
+    assert "argument --out: an empty folder name" in capsys.readouterr().err
+    check_output_folder(tmp_path / "missing")  # new, empty or forecastab's own: accepted
+    (tmp_path / "ours").mkdir()
+    (tmp_path / "ours" / "grid.txt").write_text("x\n")
+    (tmp_path / "ours" / "summary.md").write_text("x\n")
+    check_output_folder(tmp_path / "ours")
+
+
+def test_a_linked_run_folder_never_loses_an_outside_done(tmp_path: Path) -> None:
+    """S4: ``runs/X`` linked to an outside folder with DONE and an unreadable metrics.csv."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "DONE").write_text("mine\n")
+    (outside / "metrics.csv").write_bytes(b"\xff\xfe not csv")
+    out = tmp_path / "out"
+    (out / "runs").mkdir(parents=True)
+    (out / "runs" / "gru__tf__seed0").symlink_to(outside)
+    _unmark_corrupt_runs(out)
+    assert not is_complete(out / "runs" / "gru__tf__seed0")  # a link is never a finished run
+    outcome = record_run(out / "runs" / "gru__tf__seed0", "x: 1\n", lambda: None, out)
+    assert outcome.status == "done"
+    assert (outside / "DONE").read_text() == "mine\n"
+    assert sorted(p.name for p in outside.iterdir()) == ["DONE", "metrics.csv"]
+    assert not (out / "runs" / "gru__tf__seed0").is_symlink()

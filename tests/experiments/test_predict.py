@@ -153,3 +153,52 @@ def test_old_checkpoint_names_what_is_missing(finished_run, tmp_path: Path) -> N
     torch.save(partial, tmp_path / "partial.ckpt")
     with pytest.raises(DataError, match="lacks the data settings time_column, scaler_mean"):
         forecastab.load(tmp_path / "partial.ckpt")
+
+
+def test_predict_refuses_another_frequency_and_horizon_0(finished_run, tmp_path, capsys) -> None:
+    """W4: hourly data for a daily-trained model; W5: ``--horizon 0`` used the trained one."""
+    run_dir, csv, _ = finished_run
+    hourly = pd.read_csv(csv)
+    hourly["date"] = pd.date_range("2020-01-01", periods=len(hourly), freq="h")
+    hourly.to_csv(tmp_path / "hourly.csv", index=False)
+    assert main(["predict", str(run_dir), "--data", str(tmp_path / "hourly.csv")]) == 2
+    assert "the data's time step is 'h' but the model was trained on 'D' data" in _error(capsys)
+    for horizon in ("0", "-3"):
+        assert main(["predict", str(run_dir), "--data", str(csv), "--horizon", horizon]) == 2
+        assert f"horizon must be a positive integer, got {horizon}" in _error(capsys)
+
+
+def test_predict_refuses_an_unfinished_run_unless_allowed(finished_run, tmp_path, capsys) -> None:
+    """W8: a run without DONE holds a mid-training checkpoint."""
+    import shutil
+
+    run_dir, csv, _ = finished_run
+    unfinished = tmp_path / "gru__ss__seed0"
+    shutil.copytree(run_dir, unfinished)
+    (unfinished / "DONE").unlink()
+    for model in (unfinished, unfinished / "checkpoints" / "model.ckpt"):
+        assert main(["predict", str(model), "--data", str(csv)]) == 2
+        assert "has not finished (no DONE)" in _error(capsys)
+    assert main(["predict", str(unfinished), "--data", str(csv), "--allow-unfinished"]) == 0
+    captured = capsys.readouterr()
+    assert "forecastab: warning: forecasting with the unfinished run" in captured.err
+    assert captured.out.startswith("origin,")
+
+
+def test_predict_out_never_replaces_a_device_fifo_or_link(finished_run, tmp_path, capsys) -> None:
+    """S3: ``--out /dev/full`` replaced the device node; a FIFO and a link stand in for it."""
+    import os
+    import stat
+
+    run_dir, csv, _ = finished_run
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me\n")
+    link = tmp_path / "forecast.csv"
+    link.symlink_to(outside)
+    for target, kind in ((fifo, "a FIFO"), (link, "a symbolic link"), (tmp_path, "a folder")):
+        assert main(["predict", str(run_dir), "--data", str(csv), "--out", str(target)]) == 2
+        assert f"is {kind}; forecastab writes only regular files" in _error(capsys)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
+    assert outside.read_text() == "keep me\n"

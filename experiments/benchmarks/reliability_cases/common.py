@@ -58,3 +58,47 @@ def one_error_line(result: subprocess.CompletedProcess[str], status: int = 2) ->
     if len(errors) != 1 or "Traceback" in result.stderr:
         return f"expected one 'forecastab: error:' line, got: {result.stderr[-300:]!r}"
     return None
+
+
+SENTINEL = "sentinel"
+"""The folder beside every sandbox that nothing may change (see :func:`sentinel`)."""
+
+SENTINEL_FILES: dict[str, bytes] = {
+    "precious.txt": b"a user's file outside the output folder\n",
+    "notes/today.md": b"# notes\n",
+    "run_like/DONE": b"a user's DONE\n",
+    "run_like/metrics.csv": b"\xff\xfe not a results file \x00\n",
+}
+"""The sentinel tree: files a case may point links at, whose bytes must stay as they are."""
+
+
+def sentinel(sandbox: Path) -> Path:
+    """The sentinel folder beside ``sandbox``: a case links into it, nothing may change it."""
+    return sandbox.parent / SENTINEL
+
+
+def make_sentinel_tree(root: Path) -> Path:
+    """Write :data:`SENTINEL_FILES` under ``root/sentinel``; returns that folder."""
+    folder = root / SENTINEL
+    for name, content in SENTINEL_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    return folder
+
+
+def snapshot(root: Path, skip: Path | None = None) -> dict[str, tuple[str, bytes | None]]:
+    """Every path under ``root`` (links not followed, ``skip`` left out): kind and content."""
+    found: dict[str, tuple[str, bytes | None]] = {}
+    for path in sorted(root.rglob("*")):
+        if skip is not None and (path == skip or skip in path.parents):
+            continue
+        name = str(path.relative_to(root))
+        if path.is_symlink():
+            found[name] = ("link", os.readlink(path).encode())
+        elif path.is_dir():
+            found[name] = ("folder", None)
+        elif path.is_file():
+            found[name] = ("file", path.read_bytes())
+        else:
+            found[name] = ("other", None)
+    return found
