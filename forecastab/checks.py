@@ -8,11 +8,20 @@ accepted when it means what it says and refused with one line otherwise.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
 
 from forecastab.errors import ConfigError, DataError
+
+
+def physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
 
 
 def positive_int(value: Any, key: str) -> int:

@@ -6,6 +6,8 @@ Every problem raises :class:`~forecastab.errors.DataError` with one line that na
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -13,21 +15,59 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from forecastab.checks import physical_memory
 from forecastab.errors import DataError
 
 FillMissing = Literal["interpolate", "ffill", "drop"]
 FILL_OPTIONS = ("interpolate", "ffill", "drop")
 
 
+CSV_MEMORY_FACTOR = 10
+"""A CSV may be at most 1/10 of the machine's memory: pandas needed 8.5x a 200 MB file's size."""
+
+
+def check_data_file(path: str | Path) -> int:
+    """Check, before opening it, that ``path`` is a regular file that fits in memory when parsed.
+
+    A FIFO would block ``open`` forever and a device such as ``/dev/zero`` is read until memory
+    runs out, so only regular files (or links to them) are read.
+
+    Returns:
+        The file's size in bytes.
+
+    Raises:
+        DataError: A missing path, a folder, a FIFO, a device, or a file too large.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(
+            f"file not found: {path}; check the path (relative paths start at the current folder)"
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error.strerror}); check the path") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{path} is a folder, not a CSV file; give the path of the file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise DataError(
+            f"{path} is {kind}, not a regular file; save the data to a CSV file and give its path"
+        )
+    memory = physical_memory()
+    if memory is not None and info.st_size > memory // CSV_MEMORY_FACTOR:
+        raise DataError(
+            f"{path} is {info.st_size / 2**30:,.1f} GiB, more than 1/{CSV_MEMORY_FACTOR} of this "
+            f"machine's {memory / 2**30:,.0f} GiB of memory (parsing needs several times the "
+            "file's size); keep the columns and rows you need in a smaller file"
+        )
+    return info.st_size
+
+
 def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV file, turning pandas' failures into one readable line."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(
-            f"file not found: {path}; check the path (relative paths start at the current folder)"
-        )
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a CSV file; give the path of the file")
+    check_data_file(path)
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
