@@ -143,8 +143,19 @@ def _to_utc(raw: pd.Series, where: str, time_column: str) -> pd.Series:
     """Parse timestamps; any with a time zone (``Z``, ``+02:00``) are converted to UTC, naive.
 
     Offsets that change (daylight saving) are fine: every time becomes the UTC instant it
-    names. Mixing times with and without an offset is ambiguous and an error.
+    names. Mixing times with and without an offset is ambiguous and an error, told apart from
+    the text before pandas parses it (pandas turns the odd ones out into "not a date").
     """
+    text = raw.astype(str).str.strip()
+    zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+    if zoned.any() and not zoned.all():
+        row = int(np.flatnonzero(zoned != zoned[0])[0])
+        raise DataError(
+            f"{where}time column '{time_column}' mixes times with a time zone and without one "
+            f"(row {row}: {raw.iloc[row]!r}); give every time an offset, or none"
+        )
+    if zoned.all():
+        return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
     try:
         with warnings.catch_warnings():  # "could not infer format": parsed one by one, fine
             warnings.simplefilter("ignore", UserWarning)
@@ -152,18 +163,8 @@ def _to_utc(raw: pd.Series, where: str, time_column: str) -> pd.Series:
     except (ValueError, TypeError):  # mixed offsets: pandas refuses without utc=True
         parsed = None
     if parsed is not None and not isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        if parsed.dtype == object:  # several offsets kept as objects (older pandas)
-            parsed = None
-        else:
+        if parsed.dtype != object:  # objects: several offsets kept as such (older pandas)
             return parsed
-    text = raw.astype(str).str.strip()
-    zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
-    if not zoned.all():
-        row = int(np.flatnonzero(~zoned.to_numpy())[0])
-        raise DataError(
-            f"{where}time column '{time_column}' mixes times with a time zone and without one "
-            f"(row {row}: {raw.iloc[row]!r}); give every time an offset, or none"
-        )
     return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
 
 
@@ -178,7 +179,9 @@ def _plain_index(index: pd.Index, where: str) -> pd.Index:
         if index.tz is not None:
             return index.tz_convert("UTC").tz_localize(None).rename(index.name)
         return index
-    if pd.api.types.is_numeric_dtype(index.dtype) or isinstance(index, pd.PeriodIndex):
+    if isinstance(index, pd.PeriodIndex):  # periods -> their start times, so frequencies work
+        return index.to_timestamp().rename(index.name)
+    if pd.api.types.is_numeric_dtype(index.dtype):
         return index
     parsed = pd.Index(_to_utc(pd.Series(index, dtype=object), where, "index").to_numpy())
     if parsed.isna().any():
@@ -212,13 +215,18 @@ def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
     if isinstance(index, pd.DatetimeIndex) and pd.infer_freq(index) is not None:
         return  # calendar frequencies (monthly, yearly) have unequal spacing but are regular
     usual = pd.Series(steps).mode().iloc[0]
-    off = steps != usual
+    if steps.dtype.kind == "f":  # 0.0, 0.1, 0.2, ...: binary fractions differ in the last bits
+        usual = float(np.median(steps))
+        scale = float(np.abs(values).max())
+        off = ~np.isclose(steps, usual, rtol=1e-6, atol=64 * np.finfo(np.float64).eps * scale)
+    else:
+        off = steps != usual
     if off.any():
         row = int(np.flatnonzero(off)[0]) + 1
         gap = (
             pd.Timedelta(steps[row - 1]) if isinstance(index, pd.DatetimeIndex) else steps[row - 1]
         )
-        usual_text = pd.Timedelta(usual) if isinstance(index, pd.DatetimeIndex) else usual
+        usual_text = pd.Timedelta(usual) if isinstance(index, pd.DatetimeIndex) else f"{usual:g}"
         raise DataError(
             f"{where}timestamps are irregular: a step of {gap} before row {row} ({index[row]}) where {usual_text} is usual; "
             "resample to a regular grid, or set allow_irregular: true"
@@ -333,6 +341,14 @@ def validate_series(
     values = {}
     for column in targets:
         raw = frame[column]
+        if pd.api.types.is_complex_dtype(raw) or (
+            raw.dtype == object and raw.map(lambda v: isinstance(v, complex | np.complexfloating)).any()
+        ):
+            raise DataError(
+                f"{where}column '{column}' holds complex numbers; forecastab forecasts real values "
+                "(the imaginary part would be lost): give the real and imaginary parts as two "
+                "columns (np.real, np.imag) or the magnitude (np.abs)"
+            )
         numeric = (
             pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
         )

@@ -126,13 +126,44 @@ def write_results(out_dir: Path, table: pd.DataFrame) -> bool:
     return True
 
 
+def saved_config(out_dir: Path) -> dict[str, Any]:
+    """The experiment's saved ``config.yaml`` as a mapping; empty when the folder has none.
+
+    Raises:
+        DataError: The file is not UTF-8, not YAML, nested absurdly deep, or not a mapping;
+            the message names the file and how to rebuild it.
+    """
+    from forecastab.errors import ConfigError
+    from forecastab.experiments.yaml_loader import load_yaml
+
+    path = out_dir / RUN_CONFIG
+    if not path.is_file():
+        return {}
+    fix = f"rerun `forecastab run CONFIG.yaml --out {out_dir}` to rewrite it, or delete it"
+    try:
+        config = load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"'{path}' is not UTF-8 text; {fix}") from None
+    except ConfigError as error:  # a duplicate key, too deep, too large
+        raise DataError(f"'{path}': {error}; {fix}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise DataError(f"'{path}' is not valid YAML{where}; {fix}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise DataError(
+            f"'{path}' holds a {type(config).__name__}, not the experiment's settings (a "
+            f"mapping of keys); {fix}"
+        )
+    return config
+
+
 def experiment_units(out_dir: Path) -> str:
     """``original`` or ``scaled``, from the experiment's saved config (original when unknown)."""
-    path = out_dir / RUN_CONFIG
-    if path.is_file():
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return str((config.get("evaluation") or {}).get("units", "original"))
-    return "original"
+    config = saved_config(out_dir)
+    return str((config.get("evaluation") or {}).get("units", "original"))
 
 
 def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
@@ -363,12 +394,8 @@ def failed_runs(out_dir: Path, diverged: bool = False) -> list[str]:
 
 def experiment_title(out_dir: Path) -> str:
     """The experiment's name from its saved config, else the folder's name."""
-    path = out_dir / RUN_CONFIG
-    if path.is_file():
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if config.get("name"):
-            return str(config["name"])
-    return out_dir.name
+    name = saved_config(out_dir).get("name")
+    return str(name) if name else out_dir.name
 
 
 def write_summary(out_dir: Path) -> Path:
@@ -393,15 +420,12 @@ def write_summary(out_dir: Path) -> Path:
             runs = runs[[name in names for name in runs["run"]]]
     except DataError:
         runs = None
-    config_path = out_dir / RUN_CONFIG
-    config = (
-        yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
-    )
+    config = saved_config(out_dir)
     text = summary_markdown(
         table,
         title=experiment_title(out_dir),
         failures=failed_runs(out_dir),
-        config=config if isinstance(config, dict) else None,
+        config=config or None,
         redone=redone_runs(out_dir, names),
         diverged=failed_runs(out_dir, diverged=True),
         paired_test=None if runs is None else partial(headline_test, runs),
@@ -419,7 +443,8 @@ def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
     """An existing experiment folder with a ``results.csv``.
 
     Raises:
-        DataError: The folder or its ``results.csv`` is missing.
+        DataError: The folder or its ``results.csv`` is missing, or its saved ``config.yaml``
+            is unreadable (checked before anything is written).
     """
     path = Path(out_dir)
     if not path.is_dir():
@@ -428,4 +453,5 @@ def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
         raise DataError(
             f"'{path}' holds no {RESULTS}; run `forecastab run CONFIG.yaml --out {path}` first"
         )
+    saved_config(path)
     return path
