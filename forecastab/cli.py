@@ -15,6 +15,8 @@ shows the traceback instead), and the exit status says which kind it was:
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import signal
 import sys
 import threading
@@ -346,8 +348,22 @@ def _exit_cleanly_on_sigterm() -> Any:
     return signal.signal(signal.SIGTERM, terminate)
 
 
+# atomic_write's temporary file beside its target: ``.<name>.<random>.tmp``
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
+
+
 def _os_message(error: OSError) -> str:
-    where = f" '{error.filename}'" if error.filename else ""
+    """``<problem> '<file>'``, naming the file the user asked for, not its temporary stand-in.
+
+    >>> _os_message(IsADirectoryError(21, "Is a directory", "/tmp/.out.csv.k2j_x9.tmp"))
+    "Is a directory '/tmp/out.csv'"
+    """
+    name = error.filename
+    if name:
+        path = Path(os.fsdecode(name))
+        temporary = _TEMPORARY.match(path.name)
+        name = str(path.with_name(temporary["name"])) if temporary else str(path)
+    where = f" '{name}'" if name else ""
     return f"{error.strerror or error}{where}"
 
 
