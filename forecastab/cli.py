@@ -308,6 +308,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: interrupted; completed runs are kept, rerun to continue", file=sys.stderr)
         return INTERRUPTED
+    except SystemExit as exit_:
+        if exit_.code != TERMINATED:
+            raise
+        print(f"{PROG}: terminated; completed runs are kept, rerun to continue", file=sys.stderr)
+        return TERMINATED
     except MemoryError:
         if getattr(args, "debug", False):
             raise
