@@ -212,7 +212,7 @@ def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
         )
     if allow_irregular:
         return
-    if isinstance(index, pd.DatetimeIndex) and pd.infer_freq(index) is not None:
+    if isinstance(index, pd.DatetimeIndex) and len(index) > 2 and pd.infer_freq(index) is not None:
         return  # calendar frequencies (monthly, yearly) have unequal spacing but are regular
     usual = pd.Series(steps).mode().iloc[0]
     if steps.dtype.kind == "f":  # 0.0, 0.1, 0.2, ...: binary fractions differ in the last bits
@@ -224,7 +224,9 @@ def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
     if off.any():
         row = int(np.flatnonzero(off)[0]) + 1
         gap = (
-            pd.Timedelta(steps[row - 1]) if isinstance(index, pd.DatetimeIndex) else steps[row - 1]
+            pd.Timedelta(steps[row - 1])
+            if isinstance(index, pd.DatetimeIndex)
+            else f"{steps[row - 1]:g}"
         )
         usual_text = pd.Timedelta(usual) if isinstance(index, pd.DatetimeIndex) else f"{usual:g}"
         raise DataError(

@@ -272,7 +272,7 @@ def estimated_parameters(
 
     >>> estimated_parameters({"type": "rnn", "cell": "gru", "hidden_size": 8}, context_length=12,
     ...                      horizon=4)
-    513
+    537
     """
     network = _network_parameters(options, context_length=context_length, horizon=horizon)
     extra = _strategy_parameters(options, strategy)
