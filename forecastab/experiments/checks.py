@@ -113,13 +113,17 @@ def check_trainer_names(trainer: dict[str, Any]) -> None:
     """
     from typing import get_args
 
-    from lightning_fabric.plugins.precision.precision import _PRECISION_INPUT
     from pytorch_lightning.accelerators import AcceleratorRegistry
     from pytorch_lightning.strategies import StrategyRegistry
 
+    try:  # Lightning's own list of precision values (a private name: skip if it moves)
+        from lightning_fabric.plugins.precision.precision import _PRECISION_INPUT
+    except ImportError:  # pragma: no cover - another Lightning version
+        _PRECISION_INPUT = None
     precisions = [v for literal in get_args(_PRECISION_INPUT) for v in get_args(literal)]
     precision = trainer.get("precision")
-    if precision is not None and (isinstance(precision, bool) or precision not in precisions):
+    valid = precision in precisions and not isinstance(precision, bool)
+    if precision is not None and precisions and not valid:
         names = dict.fromkeys(str(v) for v in precisions)
         raise ConfigError(
             f"trainer.precision must be one of {', '.join(names)}, got {precision!r}"
