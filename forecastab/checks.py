@@ -8,11 +8,20 @@ accepted when it means what it says and refused with one line otherwise.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
 
 from forecastab.errors import ConfigError, DataError
+
+
+def physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return None
 
 
 def positive_int(value: Any, key: str) -> int:
@@ -55,6 +64,60 @@ def forecast_horizon(horizon: Any, default: int) -> int:
     if horizon is None:
         return default
     return positive_int(horizon, "horizon")
+
+
+def context_tensor(context: Any, *, device: Any = None) -> Any:
+    """A forecast's context as a float32 tensor (a copy), refusing what is not real numbers.
+
+    Text, mappings, ragged lists, object arrays holding text and complex values (whose
+    imaginary part a cast would drop silently) are one line each.
+
+    >>> context_tensor([[[1], [2]]]).shape
+    torch.Size([1, 2, 1])
+    >>> context_tensor("hello")
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.DataError: context must be an array of numbers shaped (B, L, C), got str 'hello'
+    """
+    import torch
+
+    if isinstance(context, torch.Tensor):
+        if context.is_complex():
+            raise DataError(_COMPLEX_CONTEXT)
+        return context.to(device=device, dtype=torch.float32)
+    if context is None or isinstance(context, str | bytes | dict):
+        shown = repr(context) if len(repr(context)) <= 40 else repr(context)[:37] + "..."
+        raise DataError(
+            f"context must be an array of numbers shaped (B, L, C), got "
+            f"{type(context).__name__} {shown}"
+        )
+    try:
+        array = np.asarray(context)
+    except ValueError:  # ragged nested lists
+        raise DataError(
+            "context must be an array of numbers shaped (B, L, C); its rows differ in length"
+        ) from None
+    if array.dtype.kind == "c":
+        raise DataError(_COMPLEX_CONTEXT)
+    if array.dtype.kind not in "biuf":
+        for value in array.flat:
+            if isinstance(value, complex | np.complexfloating):
+                raise DataError(_COMPLEX_CONTEXT)
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"context must hold numbers, got {type(value).__name__} {value!r}; convert "
+                    "the values to float (array.astype(float))"
+                ) from None
+        array = array.astype(np.float64)
+    return torch.tensor(array, dtype=torch.float32, device=device)
+
+
+_COMPLEX_CONTEXT = (
+    "context holds complex numbers; forecasts are of real values (the imaginary part would be "
+    "lost): pass the real and imaginary parts as two columns, or the magnitude"
+)
 
 
 def finite_context(context: Any) -> None:

@@ -1,14 +1,22 @@
 """The ``forecastab`` command line: ``run``, ``datasets``, ``plot``, ``predict``, ``report`` and
 ``compare``.
 
-Bad input of any kind (a missing or invalid config, a data error, an unwritable folder) prints
-exactly one line ``forecastab: error: <message>`` on stderr and exits with status 2; ``--debug``
-shows the traceback instead.
+Every failure prints exactly one line ``forecastab: error: <message>`` on stderr (``--debug``
+shows the traceback instead), and the exit status says which kind it was:
+
+- 0: done;
+- 1: runs failed (each is recorded in ``summary.md``), or an unexpected internal error (a bug:
+  the line says so; ``--debug`` shows where);
+- 2: bad input: a command line, config, data file or output folder that cannot be used as
+  given, or a file or folder the system refuses (missing, unwritable, disk full);
+- 130: interrupted by Ctrl-C (SIGINT); 143: stopped by SIGTERM. Completed runs are kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import signal
 import sys
 import threading
@@ -21,7 +29,10 @@ from typing import Any, NoReturn, TextIO
 from forecastab.errors import ForecastabError
 
 PROG = "forecastab"
+RUNS_FAILED = 1
 USAGE_ERROR = 2
+INTERRUPTED = 128 + signal.SIGINT  # 130
+TERMINATED = 128 + signal.SIGTERM  # 143
 
 
 class UsageError(Exception):
@@ -158,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
     for name in ("results.csv", "horizon_error.png", "summary.md"):
         if (out_dir / name).exists():
             print(f"  {out_dir / name}")
-    return 1 if failed else 0
+    return RUNS_FAILED if failed else 0
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -196,15 +207,15 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from forecastab.experiments.comparisons import (
+        check_resamples,
         compare_experiment,
         significant_steps,
         write_comparisons,
     )
     from forecastab.experiments.report import check_experiment_dir, write_summary
 
+    check_resamples(args.n_bootstrap, "--n-bootstrap")  # before reading anything
     out_dir = check_experiment_dir(args.dir)
-    if args.n_bootstrap < 1:
-        raise ForecastabError(f"--n-bootstrap must be a positive integer, got {args.n_bootstrap}")
     table = compare_experiment(
         out_dir,
         reference=args.reference,
@@ -303,8 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments after the program name; ``sys.argv[1:]`` when None.
 
     Returns:
-        The exit status: 0 success, 1 some runs failed (recorded in summary.md), 2 bad input,
-        130 interrupted.
+        The exit status: 0 success, 1 some runs failed (recorded in summary.md) or an internal
+        error, 2 bad input, 130 interrupted (SIGINT); SIGTERM exits with 143 (``SystemExit``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -326,7 +337,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "debug", False):
             raise
         print(f"{PROG}: interrupted; completed runs are kept, rerun to continue", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except SystemExit as exit_:
+        if exit_.code != TERMINATED:
+            raise
+        print(f"{PROG}: terminated; completed runs are kept, rerun to continue", file=sys.stderr)
+        return TERMINATED
+    except MemoryError:
+        if getattr(args, "debug", False):
+            raise
+        print(
+            f"{PROG}: error: out of memory; completed runs are kept: use smaller models, "
+            "batches or data (--debug shows where)",
+            file=sys.stderr,
+        )
+        return RUNS_FAILED
+    except Exception as error:  # a bug: still one line, never a traceback unless asked for
+        if getattr(args, "debug", False):
+            raise
+        text = str(error).splitlines()[0] if str(error) else ""
+        print(
+            f"{PROG}: error: internal error {type(error).__name__}: {text[:300]} (a bug in "
+            "forecastab; rerun with --debug for the traceback and report it)",
+            file=sys.stderr,
+        )
+        return RUNS_FAILED
     finally:
         warnings.showwarning = shown
         if sigterm is not None:
@@ -341,15 +376,29 @@ def _exit_cleanly_on_sigterm() -> Any:
     """
 
     def terminate(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        raise SystemExit(TERMINATED)
 
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, terminate)
 
 
+# atomic_write's temporary file beside its target: ``.<name>.<random>.tmp``
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]+\.tmp$")
+
+
 def _os_message(error: OSError) -> str:
-    where = f" '{error.filename}'" if error.filename else ""
+    """``<problem> '<file>'``, naming the file the user asked for, not its temporary stand-in.
+
+    >>> _os_message(IsADirectoryError(21, "Is a directory", "/tmp/.out.csv.k2j_x9.tmp"))
+    "Is a directory '/tmp/out.csv'"
+    """
+    name = error.filename
+    if name:
+        path = Path(os.fsdecode(name))
+        temporary = _TEMPORARY.match(path.name)
+        name = str(path.with_name(temporary["name"])) if temporary else str(path)
+    where = f" '{name}'" if name else ""
     return f"{error.strerror or error}{where}"
 
 

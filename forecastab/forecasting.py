@@ -122,6 +122,26 @@ def forecast_frame(
     return frame
 
 
+def _numeric_origins(labels: list[Any], index: pd.Index) -> list[Any]:
+    """Origins given as text (``--origin 1990``) read as numbers when the times are numbers.
+
+    >>> _numeric_origins(["1990", 1991.0], pd.Index([1989.0, 1990.0, 1991.0]))
+    [1990.0, 1991.0]
+    """
+    numbers = []
+    for label in labels:
+        if isinstance(label, str):
+            try:
+                label = float(label)
+            except ValueError:
+                raise DataError(
+                    f"origin {label!r} is not a number, but the data's times are numbers "
+                    f"({index[0]} to {index[-1]}); give one of them"
+                ) from None
+        numbers.append(label)
+    return numbers
+
+
 def origin_positions(index: pd.Index, origin: Any, *, context_length: int) -> np.ndarray:
     """Row positions of the requested origins: None is the last row, else times of the index.
 
@@ -133,6 +153,8 @@ def origin_positions(index: pd.Index, origin: Any, *, context_length: int) -> np
     else:
         many = isinstance(origin, (list, tuple, np.ndarray, pd.Index, pd.Series))
         labels = list(origin) if many else [origin]
+        if pd.api.types.is_numeric_dtype(index.dtype):
+            labels = _numeric_origins(labels, index)
         try:
             wanted = pd.DatetimeIndex(labels) if isinstance(index, pd.DatetimeIndex) else pd.Index(labels)
         except (TypeError, ValueError):

@@ -77,7 +77,7 @@ def test_exponent_numbers_are_numbers(tmp_path: Path) -> None:
             "trainer: {max_epochs: -5}\n",
             "4",
             "1e-3",
-            "trainer.max_epochs must be an integer >= -1 (-1: no limit), got -5",
+            "trainer.max_epochs must be a positive integer or -1 (no limit), got -5",
         ),
         (
             "seeds: [5000000000]\n",

@@ -6,6 +6,8 @@ Every problem raises :class:`~forecastab.errors.DataError` with one line that na
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -13,21 +15,59 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from forecastab.checks import physical_memory
 from forecastab.errors import DataError
 
 FillMissing = Literal["interpolate", "ffill", "drop"]
 FILL_OPTIONS = ("interpolate", "ffill", "drop")
 
 
+CSV_MEMORY_FACTOR = 10
+"""A CSV may be at most 1/10 of the machine's memory: pandas needed 8.5x a 200 MB file's size."""
+
+
+def check_data_file(path: str | Path) -> int:
+    """Check, before opening it, that ``path`` is a regular file that fits in memory when parsed.
+
+    A FIFO would block ``open`` forever and a device such as ``/dev/zero`` is read until memory
+    runs out, so only regular files (or links to them) are read.
+
+    Returns:
+        The file's size in bytes.
+
+    Raises:
+        DataError: A missing path, a folder, a FIFO, a device, or a file too large.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(
+            f"file not found: {path}; check the path (relative paths start at the current folder)"
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error.strerror}); check the path") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DataError(f"{path} is a folder, not a CSV file; give the path of the file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise DataError(
+            f"{path} is {kind}, not a regular file; save the data to a CSV file and give its path"
+        )
+    memory = physical_memory()
+    if memory is not None and info.st_size > memory // CSV_MEMORY_FACTOR:
+        raise DataError(
+            f"{path} is {info.st_size / 2**30:,.1f} GiB, more than 1/{CSV_MEMORY_FACTOR} of this "
+            f"machine's {memory / 2**30:,.0f} GiB of memory (parsing needs several times the "
+            "file's size); keep the columns and rows you need in a smaller file"
+        )
+    return info.st_size
+
+
 def read_csv(path: str | Path) -> pd.DataFrame:
     """Read a CSV file, turning pandas' failures into one readable line."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(
-            f"file not found: {path}; check the path (relative paths start at the current folder)"
-        )
-    if path.is_dir():
-        raise DataError(f"{path} is a folder, not a CSV file; give the path of the file")
+    check_data_file(path)
     try:
         frame = pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -103,8 +143,19 @@ def _to_utc(raw: pd.Series, where: str, time_column: str) -> pd.Series:
     """Parse timestamps; any with a time zone (``Z``, ``+02:00``) are converted to UTC, naive.
 
     Offsets that change (daylight saving) are fine: every time becomes the UTC instant it
-    names. Mixing times with and without an offset is ambiguous and an error.
+    names. Mixing times with and without an offset is ambiguous and an error, told apart from
+    the text before pandas parses it (pandas turns the odd ones out into "not a date").
     """
+    text = raw.astype(str).str.strip()
+    zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+    if zoned.any() and not zoned.all():
+        row = int(np.flatnonzero(zoned != zoned[0])[0])
+        raise DataError(
+            f"{where}time column '{time_column}' mixes times with a time zone and without one "
+            f"(row {row}: {raw.iloc[row]!r}); give every time an offset, or none"
+        )
+    if zoned.all():
+        return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
     try:
         with warnings.catch_warnings():  # "could not infer format": parsed one by one, fine
             warnings.simplefilter("ignore", UserWarning)
@@ -112,18 +163,8 @@ def _to_utc(raw: pd.Series, where: str, time_column: str) -> pd.Series:
     except (ValueError, TypeError):  # mixed offsets: pandas refuses without utc=True
         parsed = None
     if parsed is not None and not isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        if parsed.dtype == object:  # several offsets kept as objects (older pandas)
-            parsed = None
-        else:
+        if parsed.dtype != object:  # objects: several offsets kept as such (older pandas)
             return parsed
-    text = raw.astype(str).str.strip()
-    zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
-    if not zoned.all():
-        row = int(np.flatnonzero(~zoned.to_numpy())[0])
-        raise DataError(
-            f"{where}time column '{time_column}' mixes times with a time zone and without one "
-            f"(row {row}: {raw.iloc[row]!r}); give every time an offset, or none"
-        )
     return pd.to_datetime(raw, errors="coerce", utc=True).dt.tz_localize(None)
 
 
@@ -138,7 +179,9 @@ def _plain_index(index: pd.Index, where: str) -> pd.Index:
         if index.tz is not None:
             return index.tz_convert("UTC").tz_localize(None).rename(index.name)
         return index
-    if pd.api.types.is_numeric_dtype(index.dtype) or isinstance(index, pd.PeriodIndex):
+    if isinstance(index, pd.PeriodIndex):  # periods -> their start times, so frequencies work
+        return index.to_timestamp().rename(index.name)
+    if pd.api.types.is_numeric_dtype(index.dtype):
         return index
     parsed = pd.Index(_to_utc(pd.Series(index, dtype=object), where, "index").to_numpy())
     if parsed.isna().any():
@@ -169,16 +212,23 @@ def _check_order(index: pd.Index, where: str, allow_irregular: bool) -> None:
         )
     if allow_irregular:
         return
-    if isinstance(index, pd.DatetimeIndex) and pd.infer_freq(index) is not None:
+    if isinstance(index, pd.DatetimeIndex) and len(index) > 2 and pd.infer_freq(index) is not None:
         return  # calendar frequencies (monthly, yearly) have unequal spacing but are regular
     usual = pd.Series(steps).mode().iloc[0]
-    off = steps != usual
+    if steps.dtype.kind == "f":  # 0.0, 0.1, 0.2, ...: binary fractions differ in the last bits
+        usual = float(np.median(steps))
+        scale = float(np.abs(values).max())
+        off = ~np.isclose(steps, usual, rtol=1e-6, atol=64 * np.finfo(np.float64).eps * scale)
+    else:
+        off = steps != usual
     if off.any():
         row = int(np.flatnonzero(off)[0]) + 1
         gap = (
-            pd.Timedelta(steps[row - 1]) if isinstance(index, pd.DatetimeIndex) else steps[row - 1]
+            pd.Timedelta(steps[row - 1])
+            if isinstance(index, pd.DatetimeIndex)
+            else f"{steps[row - 1]:g}"
         )
-        usual_text = pd.Timedelta(usual) if isinstance(index, pd.DatetimeIndex) else usual
+        usual_text = pd.Timedelta(usual) if isinstance(index, pd.DatetimeIndex) else f"{usual:g}"
         raise DataError(
             f"{where}timestamps are irregular: a step of {gap} before row {row} ({index[row]}) where {usual_text} is usual; "
             "resample to a regular grid, or set allow_irregular: true"
@@ -293,6 +343,14 @@ def validate_series(
     values = {}
     for column in targets:
         raw = frame[column]
+        if pd.api.types.is_complex_dtype(raw) or (
+            raw.dtype == object and raw.map(lambda v: isinstance(v, complex | np.complexfloating)).any()
+        ):
+            raise DataError(
+                f"{where}column '{column}' holds complex numbers; forecastab forecasts real values "
+                "(the imaginary part would be lost): give the real and imaginary parts as two "
+                "columns (np.real, np.imag) or the magnitude (np.abs)"
+            )
         numeric = (
             pd.to_numeric(raw, errors="coerce") if not pd.api.types.is_numeric_dtype(raw) else raw
         )

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from forecastab.errors import DataError
 from forecastab.experiments.headline import teacher_forcing_strategies
@@ -50,12 +49,11 @@ def chart_name(kind: str, metric: str, default: str) -> str:
 
 
 def saved_config(out_dir: Path) -> dict[str, Any]:
-    """The experiment's saved ``config.yaml`` (empty when absent or unreadable)."""
-    path = out_dir / "config.yaml"
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return {}
+    """The experiment's saved ``config.yaml`` (empty when absent; an unreadable one is a
+    DataError, see :func:`forecastab.experiments.report.saved_config`)."""
+    from forecastab.experiments.report import saved_config as read_saved_config
+
+    return read_saved_config(out_dir)
 
 
 def units_label(config: dict[str, Any], table: pd.DataFrame) -> str:

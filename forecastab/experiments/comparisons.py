@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,28 @@ COMPARISON_COLUMNS = [
 DEFAULT_REFERENCE_STRATEGY = "teacher_forcing"
 ALL_SEEDS = "all"
 LEVEL = 0.05
+
+
+def check_resamples(n_bootstrap: Any, name: str) -> int:
+    """A bootstrap's resample count: a whole number in ``[1, MAX_BOOTSTRAP]``.
+
+    The resampled origin indices alone take ``n_bootstrap x origins x 8`` bytes, so the count
+    is bounded before anything is drawn.
+
+    >>> check_resamples(0, "--n-bootstrap")
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.DataError: --n-bootstrap must be a whole number from 1 to 100,000, got 0
+    """
+    from forecastab.experiments.checks import MAX_BOOTSTRAP
+
+    whole = isinstance(n_bootstrap, int | np.integer) and not isinstance(n_bootstrap, bool)
+    if not whole or not 1 <= n_bootstrap <= MAX_BOOTSTRAP:
+        hint = "; 1,000 to 10,000 resamples give stable intervals" if whole and n_bootstrap > 1 else ""
+        raise DataError(
+            f"{name} must be a whole number from 1 to {MAX_BOOTSTRAP:,}, got {n_bootstrap!r}{hint}"
+        )
+    return int(n_bootstrap)
 
 
 def save_errors(run_dir: Path, evaluation: Any, data: Any = None) -> Path:
@@ -74,24 +97,7 @@ def load_errors(out_dir: Path) -> pd.DataFrame:
     for path in sorted((Path(out_dir) / "runs").glob(f"*/{ERRORS}")):
         if not (path.parent / "DONE").exists():
             continue
-        with np.load(path) as saved:
-            labels = json.loads(str(saved["labels"]))
-            rows.append(
-                {
-                    "dataset": labels["dataset"],
-                    "model": labels["model"],
-                    "strategy": labels["strategy"],
-                    "seed": int(labels["seed"]),
-                    "errors": saved["errors"],
-                    "origins": saved["origins"],
-                    "run": path.parent.name,
-                    # the level check's arrays (absent in runs saved before it)
-                    **{
-                        key: saved[key] if key in saved.files else None
-                        for key in ("train_range", "test_outside", "target_names")
-                    },
-                }
-            )
+        rows.append({**_read_errors(path), "run": path.parent.name})
     if not rows:
         raise DataError(
             f"'{out_dir}' holds no finished run with saved errors ({ERRORS}); run "
@@ -99,6 +105,49 @@ def load_errors(out_dir: Path) -> pd.DataFrame:
             "saved errors must be rerun in a new folder)"
         )
     return pd.DataFrame(rows)
+
+
+def _read_errors(path: Path) -> dict[str, Any]:
+    """One run's ``errors.npz``: its labels, ``errors`` ``(N, H, C)`` and ``origins`` ``(N,)``.
+
+    Raises:
+        DataError: The file is not a complete ``errors.npz`` (truncated, foreign, a key or
+            label missing, shapes that disagree), naming it and how to rebuild it.
+    """
+    fix = (
+        f"delete the run folder '{path.parent}' and rerun `forecastab run` with the same "
+        "--out to recompute it"
+    )
+    try:
+        with np.load(path) as saved:  # allow_pickle stays False: no code runs from the file
+            labels = json.loads(str(saved["labels"]))
+            row = {
+                "dataset": str(labels["dataset"]),
+                "model": str(labels["model"]),
+                "strategy": str(labels["strategy"]),
+                "seed": int(labels["seed"]),
+                "errors": saved["errors"],
+                "origins": saved["origins"],
+                # the level check's arrays (absent in runs saved before it)
+                **{
+                    key: saved[key] if key in saved.files else None
+                    for key in ("train_range", "test_outside", "target_names")
+                },
+            }
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, TypeError):
+        raise DataError(
+            f"'{path}' is not a readable {ERRORS} (truncated, or not written by forecastab); {fix}"
+        ) from None
+    except KeyError as error:
+        key = str(error.args[0]).split(" is not a file")[0]  # numpy: "x is not a file in ..."
+        raise DataError(f"'{path}' lacks '{key}'; {fix}") from None
+    errors, origins = row["errors"], row["origins"]
+    if errors.ndim != 3 or origins.ndim != 1 or len(origins) != len(errors):
+        raise DataError(
+            f"'{path}' holds errors of shape {errors.shape} for {origins.shape} origins, "
+            f"expected (N, H, C) and (N,); {fix}"
+        )
+    return row
 
 
 def _by_seed(runs: pd.DataFrame) -> dict[int, Any]:
@@ -150,6 +199,7 @@ def compare_experiment(
     """
     from forecastab.evaluation.compare import paired_comparison
 
+    check_resamples(n_bootstrap, "n_bootstrap")
     try:
         runs = load_errors(out_dir)
         ref_model, ref_strategy = _parse_reference(reference, runs)

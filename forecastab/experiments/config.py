@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -29,13 +30,30 @@ from pydantic import (
 )
 
 from forecastab.errors import ConfigError, ForecastabError, nearest, unknown_name
-from forecastab.experiments.checks import check_model_size, check_raw_config
+from forecastab.experiments.checks import (
+    MAX_BOOTSTRAP,
+    MAX_LONG_RUN_STEPS,
+    check_data_source,
+    check_model_size,
+    check_raw_config,
+)
 from forecastab.experiments.yaml_loader import load_yaml
 from forecastab.strategies import DEFAULT_METHOD, METHODS, strategy_from_spec
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES
 
 MODES = ("free_running", "teacher_forced")
 SAMPLINGS = SAMPLING_MODES
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """YAML's ``true`` is a bool, and a bool is an int to Python: refuse it where a count goes."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be an integer, got {str(value).lower()}")
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_not_a_boolean)]
+"""An int field that refuses ``true``/``false`` (pydantic's lax mode would read them as 1/0)."""
 
 
 class _Strict(BaseModel):
@@ -72,14 +90,14 @@ class DataConfig(_Strict):
     source: str
     target: str | list[str] | None = None
     time_column: str | None = None
-    context_length: int = Field(gt=0)
-    horizon: int | list[int]
+    context_length: Integer = Field(gt=0)
+    horizon: Integer | list[Integer]
     split: Split | None = None  # None: the data layer's default split
-    batch_size: int = Field(default=64, gt=0)
+    batch_size: Integer = Field(default=64, gt=0)
     scaling: Literal["zscore", "none"] = "zscore"
     fill_missing: Literal["interpolate", "ffill", "drop"] | None = None
     allow_irregular: bool = False
-    stride: int = Field(default=1, gt=0)
+    stride: Integer = Field(default=1, gt=0)
 
     @field_validator("horizon")
     @classmethod
@@ -89,6 +107,12 @@ class DataConfig(_Strict):
             raise ValueError(f"horizon must be a positive integer or a list of them, got {value}")
         if len(set(horizons)) != len(horizons):
             raise ValueError(f"horizon lists a value twice: {value}")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _readable_source(cls, value: str) -> str:
+        check_data_source(value)  # a FIFO or a device would block or fill memory when read
         return value
 
     @property
@@ -157,7 +181,9 @@ class _StrategyEntry(_Strict):
 
     def spec(self) -> dict[str, Any]:
         """The entry as ``forecastab.strategies.strategy_from_spec`` takes it (nulls left out)."""
-        return self.model_dump(mode="json", exclude={"name", "init_from"}, exclude_none=True)
+        # python mode: JSON mode would turn NaN and inf into None ("std must be a number, got
+        # None"); the strategy's own check then names the value given
+        return self.model_dump(exclude={"name", "init_from"}, exclude_none=True)
 
     def resolved(self) -> dict[str, Any]:
         """What a run folder records of the strategy: the keys given, scheduled sampling's
@@ -180,7 +206,7 @@ StrategyConfig = create_model(
 class EarlyStoppingConfig(_Strict):
     """Early stopping on ``val_loss_free_running`` (only when the data has a validation split)."""
 
-    patience: int = Field(default=3, gt=0)
+    patience: Integer = Field(default=3, gt=0)
     min_delta: float = Field(default=0.0, ge=0)
 
 
@@ -213,10 +239,20 @@ class LongRunConfig(_Strict):
     horizon (see :func:`forecastab.evaluation.long_run.long_free_run`).
     """
 
-    steps: int = Field(gt=0)
-    n_bins: int = Field(default=30, gt=1)
+    steps: Integer = Field(gt=0)
+    n_bins: Integer = Field(default=30, gt=1)
     smoothing: float = Field(default=20.0, ge=0)
-    chart_steps: int = Field(default=500, gt=0)
+    chart_steps: Integer = Field(default=500, gt=0)
+
+    @field_validator("steps")
+    @classmethod
+    def _bounded_steps(cls, value: int) -> int:
+        if value > MAX_LONG_RUN_STEPS:
+            raise ValueError(
+                f"steps must be at most {MAX_LONG_RUN_STEPS:,}, got {value:,}; a long run is "
+                "scored against the test split's distribution, which a few thousand steps cover"
+            )
+        return value
 
 
 class EvaluationConfig(_Strict):
@@ -230,12 +266,12 @@ class EvaluationConfig(_Strict):
     modes: list[Literal["free_running", "teacher_forced"]] = ["free_running", "teacher_forced"]
     metrics: list[str] = ["mae", "rmse"]
     units: Literal["original", "scaled"] = "original"
-    stride: int = Field(default=1, gt=0)
-    n_bootstrap: int = Field(default=0, ge=0)
+    stride: Integer = Field(default=1, gt=0)
+    n_bootstrap: Integer = Field(default=0, ge=0)
     bootstrap_method: Literal["moving", "circular", "iid"] = "moving"
-    block_length: int | None = Field(default=None, gt=0)
+    block_length: Integer | None = Field(default=None, gt=0)
     long_run: LongRunConfig | None = None
-    num_samples: int = Field(default=100, ge=1)
+    num_samples: Integer = Field(default=100, ge=1)
     feedback: Literal["sample", "mean"] = "sample"
     quantiles: list[float] = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 
@@ -244,7 +280,20 @@ class EvaluationConfig(_Strict):
     def _levels(cls, value: list[float]) -> list[float]:
         from forecastab.evaluation.probabilistic import check_quantiles
 
+        twice = sorted({level for level in value if value.count(level) > 1})
+        if twice:
+            raise ValueError(f"quantiles lists {twice[0]:g} twice; give each level once")
         return list(check_quantiles(value))
+
+    @field_validator("n_bootstrap")
+    @classmethod
+    def _bounded_resamples(cls, value: int) -> int:
+        if value > MAX_BOOTSTRAP:
+            raise ValueError(
+                f"n_bootstrap must be at most {MAX_BOOTSTRAP:,}, got {value:,}; "
+                "1,000 to 10,000 resamples give stable intervals"
+            )
+        return value
 
     @field_validator("modes", "metrics")
     @classmethod
@@ -282,10 +331,10 @@ class ExecutorConfig(_Strict):
     """
 
     type: Literal["local", "ray"] = "local"
-    workers: int = Field(default=1, gt=0)
+    workers: Integer = Field(default=1, gt=0)
     address: str | None = None
     cpus_per_run: float = Field(default=1.0, gt=0)
-    threads_per_run: int | None = Field(default=1, gt=0)
+    threads_per_run: Integer | None = Field(default=1, gt=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -307,7 +356,7 @@ class ExperimentConfig(_Strict):
     models: list[ModelSpec] = Field(min_length=1)
     strategies: list[StrategyConfig] = Field(min_length=1)
     baselines: list[str | dict[str, Any]] = []
-    seeds: list[int] = Field(default=[0], min_length=1)
+    seeds: list[Integer] = Field(default=[0], min_length=1)
     trainer: TrainerConfig = Field(default_factory=TrainerConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
@@ -494,6 +543,8 @@ def _check_specs(config: ExperimentConfig) -> None:
         for strategy in config.strategies:
             if spec.strategies is not None and strategy.name not in spec.strategies:
                 continue
+            where = f"models[{i}] ({spec.name}) with strategy '{strategy.name}'"
+            check_model_size(spec.options(), config, where, strategy=strategy.spec())
             try:
                 model_from_spec(spec.options(), **sizes, strategy=strategy.spec())
             except ForecastabError as error:

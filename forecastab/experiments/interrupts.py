@@ -4,7 +4,7 @@ Lightning catches ``KeyboardInterrupt`` in ``Trainer.fit``, tears down, sets ``S
 ignored and calls ``sys.exit(1)``, which would exit with the status of "runs failed and were
 recorded" and no message. :func:`interrupts_kept` turns that exit back into
 ``KeyboardInterrupt`` (and restores Ctrl-C), so the command line prints its interrupted line and
-exits 130 as it does anywhere else.
+exits 130 as it does anywhere else. Any other exit (SIGTERM's 143) passes through unchanged.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ def interrupts_kept(trainer: Any) -> Iterator[None]:
     try:
         yield
     except SystemExit as exit_:
-        if not getattr(trainer, "interrupted", False):
+        # only Lightning's sys.exit(1) made while handling Ctrl-C; SIGTERM's exit (143) stays
+        ctrl_c = isinstance(exit_.__context__, KeyboardInterrupt)
+        if not (ctrl_c and getattr(trainer, "interrupted", False)):
             raise
         if main and handler is not None:
             signal.signal(signal.SIGINT, handler)  # Lightning left Ctrl-C ignored

@@ -204,13 +204,44 @@ def append_results(out_dir: Path, metrics_file: Path) -> None:
     append_text(path, text.split("\n", 1)[1])
 
 
+def saved_config(out_dir: Path) -> dict[str, Any]:
+    """The experiment's saved ``config.yaml`` as a mapping; empty when the folder has none.
+
+    Raises:
+        DataError: The file is not UTF-8, not YAML, nested absurdly deep, or not a mapping;
+            the message names the file and how to rebuild it.
+    """
+    from forecastab.errors import ConfigError
+    from forecastab.experiments.yaml_loader import load_yaml
+
+    path = out_dir / RUN_CONFIG
+    if not path.is_file():
+        return {}
+    fix = f"rerun `forecastab run CONFIG.yaml --out {out_dir}` to rewrite it, or delete it"
+    try:
+        config = load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"'{path}' is not UTF-8 text; {fix}") from None
+    except ConfigError as error:  # a duplicate key, too deep, too large
+        raise DataError(f"'{path}': {error}; {fix}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise DataError(f"'{path}' is not valid YAML{where}; {fix}") from None
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise DataError(
+            f"'{path}' holds a {type(config).__name__}, not the experiment's settings (a "
+            f"mapping of keys); {fix}"
+        )
+    return config
+
+
 def experiment_units(out_dir: Path) -> str:
     """``original`` or ``scaled``, from the experiment's saved config (original when unknown)."""
-    path = out_dir / RUN_CONFIG
-    if path.is_file():
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return str((config.get("evaluation") or {}).get("units", "original"))
-    return "original"
+    config = saved_config(out_dir)
+    return str((config.get("evaluation") or {}).get("units", "original"))
 
 
 def render_chart(out_dir: Path, *, metric: str | None = None) -> Path:
@@ -452,12 +483,8 @@ def failed_runs(out_dir: Path, diverged: bool = False) -> list[str]:
 
 def experiment_title(out_dir: Path) -> str:
     """The experiment's name from its saved config, else the folder's name."""
-    path = out_dir / RUN_CONFIG
-    if path.is_file():
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if config.get("name"):
-            return str(config["name"])
-    return out_dir.name
+    name = saved_config(out_dir).get("name")
+    return str(name) if name else out_dir.name
 
 
 def write_summary(out_dir: Path) -> Path:
@@ -483,11 +510,7 @@ def write_summary(out_dir: Path) -> Path:
             runs = runs[[name in names for name in runs["run"]]]
     except DataError:
         runs = None
-    config_path = out_dir / RUN_CONFIG
-    config = (
-        yaml.safe_load(config_path.read_text(encoding="utf-8")) if config_path.is_file() else None
-    )
-    config = config if isinstance(config, dict) else None
+    config = saved_config(out_dir) or None
     units = str(((config or {}).get("evaluation") or {}).get("units", "original"))
     hints = level_hints(runs, config=config, units=f"{units} units") if runs is not None else []
     text = summary_markdown(
@@ -514,7 +537,7 @@ def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
 
     Raises:
         DataError: The folder or its ``results.csv`` is missing, cut short or not a results
-            file.
+            file, or its saved ``config.yaml`` is unreadable (checked before anything is written).
     """
     path = Path(out_dir)
     if not path.is_dir():
@@ -524,4 +547,5 @@ def check_experiment_dir(out_dir: str | os.PathLike[str]) -> Path:
             f"'{path}' holds no {RESULTS}; run `forecastab run CONFIG.yaml --out {path}` first"
         )
     read_results(path / RESULTS)  # cut short or foreign: an error before anything is written
+    saved_config(path)
     return path

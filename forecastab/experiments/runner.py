@@ -206,7 +206,8 @@ def is_complete(run_dir: Path, config_text: str | None = None) -> bool:
     if config_text is None:
         return True
     saved = run_dir / report.RUN_CONFIG
-    return saved.is_file() and saved.read_text(encoding="utf-8") == config_text
+    # bytes, not text: a saved config that is not UTF-8 is a different config, not a crash
+    return saved.is_file() and saved.read_bytes() == config_text.encode("utf-8")
 
 
 def check_writable(out_dir: Path) -> Path:

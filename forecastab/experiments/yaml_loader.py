@@ -1,4 +1,4 @@
-"""Reading an experiment file: YAML 1.2 numbers, no duplicate keys, no alias bombs.
+"""Reading an experiment file: YAML 1.2 numbers, merge keys, no duplicate keys, no alias bombs.
 
 PyYAML follows YAML 1.1, where ``1e3`` (no dot) is a string and ``learning_rate: 1e3`` fails
 later with a type error; here every decimal number in exponent form is a float. A key given
@@ -6,7 +6,11 @@ twice in one mapping is an error (PyYAML silently keeps the last). Aliases (``*a
 references until something copies the values: a "billion laughs" file of a few hundred bytes
 expands to billions of values when the config is dumped, so the expanded size and depth of the
 node graph are counted (each node once, memoized) before any Python object is built, and a file
-beyond :data:`MAX_NODES` or :data:`MAX_DEPTH` is refused at once.
+beyond :data:`MAX_NODES` or :data:`MAX_DEPTH` is refused at once. PyYAML's parser recurses once
+per nesting level, so the depth is first measured on the token stream (the scanner does not
+recurse): a file nested hundreds of levels deep is one error line, not a ``RecursionError``.
+Merge keys (``<<: *defaults``) work as in YAML 1.1: the keys written beside them override the
+merged ones, and only those written keys must be unique.
 """
 
 from __future__ import annotations
@@ -35,12 +39,13 @@ _FLOAT = re.compile(
 
 
 class ExperimentLoader(yaml.SafeLoader):
-    """A SafeLoader that reads ``1e3`` as a float and refuses duplicate keys."""
+    """A SafeLoader that reads ``1e3`` as a float, merges ``<<:`` keys, refuses duplicate keys."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """Build a mapping, refusing a key given twice."""
+        """Build a mapping, refusing a key written twice (a merged key may be overridden)."""
         seen: dict[Any, Any] = {}
-        for key_node, _ in node.value:
+        written = [(k, v) for k, v in node.value if k.tag != "tag:yaml.org,2002:merge"]
+        for key_node, _ in written:
             key = self.construct_object(key_node, deep=deep)
             try:
                 twice = key in seen
@@ -53,7 +58,7 @@ class ExperimentLoader(yaml.SafeLoader):
                     f"(first on line {seen[key] + 1}); keep one of them"
                 )
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # flattens the merge keys first
 
 
 # YAML 1.2 floats: replace SafeLoader's 1.1 float rule (which needs a dot) on this loader only
@@ -62,6 +67,31 @@ ExperimentLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 ExperimentLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+_OPENING = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+            yaml.FlowSequenceStartToken)
+_CLOSING = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_depth(text: str) -> None:
+    """Refuse text nested deeper than :data:`MAX_DEPTH` before the (recursive) parser sees it.
+
+    Raises:
+        ConfigError: Naming the line where the nesting passes the limit.
+        yaml.YAMLError: The text is not valid YAML (the scanner's own error).
+    """
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPENING):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(
+                    f"line {token.start_mark.line + 1}: the file nests deeper than {MAX_DEPTH} "
+                    "levels; an experiment file is far flatter: remove the nesting"
+                )
+        elif isinstance(token, _CLOSING):
+            depth -= 1
 
 
 def _check_size(root: yaml.Node) -> None:
@@ -118,7 +148,10 @@ def load_yaml(text: str) -> Any:
 
     >>> load_yaml("learning_rate: 1e3\\nratio: 1.0\\nname: 1e3x")
     {'learning_rate': 1000.0, 'ratio': 1.0, 'name': '1e3x'}
+    >>> load_yaml("base: &b {type: rnn, hidden_size: 8}\\nmodel: {<<: *b, hidden_size: 4}")["model"]
+    {'type': 'rnn', 'hidden_size': 4}
     """
+    _check_depth(text)
     loader = ExperimentLoader(text)
     try:
         node = loader.get_single_node()

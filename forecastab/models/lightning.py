@@ -443,9 +443,7 @@ class ForecastModule(pl.LightningModule):
         """
         horizon = checks.forecast_horizon(horizon, self.horizon)
         self._check_horizon(horizon)
-        if isinstance(context, np.ndarray):
-            context = np.array(context, dtype=np.float32)  # a writable copy: views may be read-only
-        context = torch.as_tensor(context, dtype=torch.float32, device=self.device)
+        context = checks.context_tensor(context, device=self.device)  # a copy, real numbers
         if context.ndim != 3 or context.shape[2] != self.n_targets:
             raise DataError(
                 f"context must have shape (B, L, {self.n_targets}), got {tuple(context.shape)}"

@@ -65,7 +65,8 @@ class ProfessorForcingConfig:
             of the forecaster's (a discriminator as fast as the forecaster wins the game and its
             gradient drags the forecaster away from the data; experiments/professor_forcing/).
         train_below: train the discriminator only while its accuracy is below this.
-        pass_above: pass its gradient to the forecaster only while its accuracy is above this.
+        pass_above: pass its gradient to the forecaster only while its accuracy is above this;
+            below ``train_below`` (1 turns the adversarial term off).
         detach: feed the free-running pass's predictions back without their gradient, as the
             paper's sampled discrete tokens are, so that the adversarial gradient reaches the
             forecaster through its hidden states and outputs only, not back through the chain
@@ -109,6 +110,17 @@ class ProfessorForcingConfig:
             value = getattr(self, key)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"professor_forcing: {key} must lie in [0, 1], got {value!r}")
+        # The discriminator stops learning at train_below accuracy, so a pass_above at or above
+        # it is (almost) never reached: the gates are swapped. pass_above 1 and train_below 0
+        # are the documented off switches and stay allowed.
+        off = self.pass_above == 1.0 or self.train_below == 0.0
+        if self.pass_above >= self.train_below and not off:
+            raise ConfigError(
+                f"professor_forcing: pass_above ({self.pass_above!r}) must be below train_below "
+                f"({self.train_below!r}): the discriminator stops learning at train_below "
+                "accuracy, so the forecaster would almost never get its adversarial gradient; "
+                "swap the two values (pass_above: 1 turns the adversarial term off)"
+            )
 
 
 class Discriminator(nn.Module):

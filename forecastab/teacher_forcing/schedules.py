@@ -43,7 +43,9 @@ def _check(
     schedule: str, name: str, value: object, valid: str, ok: Callable[[float], bool]
 ) -> None:
     """Raise a one-line ConfigError unless ``value`` is a number that ``ok`` accepts."""
-    # `not ok(...)` rather than a negated comparison so that NaN is rejected too.
+    # inf is refused: a linear schedule with c = inf is 0 already at step 0 (k - inf * 0 is NaN)
+    if _is_number(value) and math.isinf(value):  # type: ignore[arg-type]
+        raise ConfigError(f"{schedule} schedule: {name} must be finite ({valid}), got {value!r}")
     if not (_is_number(value) and ok(float(value))):  # type: ignore[arg-type]
         raise ConfigError(f"{schedule} schedule: {name} must satisfy {valid}, got {value!r}")
 
