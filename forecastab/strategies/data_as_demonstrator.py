@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from forecastab.errors import ConfigError
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, split_batch
 from forecastab.teacher_forcing.rollout import rollout
 
 
@@ -133,7 +133,8 @@ class DataAsDemonstrator(Strategy):
         module.network.eval()
         try:
             with torch.no_grad():
-                for context, target in batches:
+                for batch in batches:
+                    context, target = _without_covariates(batch)
                     context = context.to(module.device)
                     own = rollout(module.network, context, module.horizon).predictions
                     contexts.append(context.cpu())
@@ -164,7 +165,7 @@ class DataAsDemonstrator(Strategy):
         module.log("dad_demonstrations", float(self.size), on_step=False, on_epoch=True)
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        context, targets = batch
+        context, targets = _without_covariates(batch)
         fed, truth, encoded = targets, targets, context
         if self.size:
             count = max(1, round(self.config.demonstrations_per_batch * len(context)))
@@ -196,3 +197,13 @@ class DataAsDemonstrator(Strategy):
         self.targets = state.get("targets")
         self.kept = int(state.get("kept", 0))
         self.dropped = int(state.get("dropped", 0))
+
+
+def _without_covariates(batch: Batch) -> tuple[Tensor, Tensor]:
+    context, targets, covariates = split_batch(batch)
+    if covariates is not None:
+        raise ConfigError(
+            "data_as_demonstrator does not take covariates yet; train with another method "
+            "or drop covariates and calendar from the data block"
+        )
+    return context, targets
