@@ -31,7 +31,8 @@ class HorizonCovariates(nn.Module):
 
     def __init__(self, *, horizon: int, n_future: int, n_outputs: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.zeros(horizon, horizon, n_future, n_outputs))
+        scale = (horizon * n_future) ** -0.5
+        self.weight = nn.Parameter(scale * torch.randn(horizon, horizon, n_future, n_outputs))
         self.register_buffer("mask", torch.ones(horizon, horizon).tril()[:, :, None, None])
 
     def forward(self, future: Tensor) -> Tensor:
