@@ -321,6 +321,13 @@ class WindowDataModule(pl.LightningDataModule):
             self.borders = only.borders
 
     @property
+    def has_validation(self) -> bool:
+        """Whether the split has validation rows (in some series, for a panel)."""
+        if self.panel is not None:
+            return any(b.val is not None for b in self.panel.borders)
+        return self.borders.val is not None
+
+    @property
     def is_panel(self) -> bool:
         """True when the data went through the panel path (ids, wide series or covariates)."""
         return self.panel is not None

@@ -13,6 +13,7 @@ panel aggregate (``series == 'all'``) of a metric is, per step:
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -46,9 +47,10 @@ def evaluate_panel(forecaster: Any, data: Any, options: dict[str, Any]) -> Evalu
         evaluation, and whose ``errors``/``predictions``/``targets`` concatenate the series.
         Data without ids (one series with covariates) gives that series' evaluation as is.
     """
-    per_series = {
-        name: evaluate(forecaster, data.series_data(name), **options) for name in data.series_ids
-    }
+    per_series = {}
+    for name in data.series_ids:
+        series = data.series_data(name)
+        per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
     if not data.has_ids:
         return next(iter(per_series.values()))
     evaluations = list(per_series.values())
@@ -79,6 +81,15 @@ def evaluate_panel(forecaster: Any, data: Any, options: dict[str, Any]) -> Evalu
         target_columns=first.target_columns,
         per_series=per_series,
     )
+
+
+def _for_series(forecaster: Any, series: Any) -> Any:
+    """A baseline fitted on this series' training rows (a copy); a neural model as it is."""
+    if not getattr(forecaster, "is_baseline", False):
+        return forecaster
+    fitted = copy.deepcopy(forecaster)
+    fitted.fit(series)
+    return fitted
 
 
 def _aggregate(per_series: dict[str, Evaluation]) -> pd.DataFrame:

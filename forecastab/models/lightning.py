@@ -298,7 +298,7 @@ class ForecastModule(pl.LightningModule):
         channels = getattr(datamodule, "channels", None) or Channels(n_targets=n_targets)
         if n_targets == self.n_targets and channels == self.channels:
             return
-        if self.n_targets_given:
+        if self.n_targets_given and n_targets != self.n_targets:
             raise ConfigError(
                 f"model '{self.name}' was built for n_targets={self.n_targets} but the data has "
                 f"{n_targets} target column(s) ({', '.join(self.data_spec.target_columns)}); "
