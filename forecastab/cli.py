@@ -98,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="forecast from this time of the data (repeatable; default: the last row)",
     )
     predict.add_argument("--horizon", type=int, help="steps ahead (default: the trained horizon)")
+    predict.add_argument(
+        "--future",
+        metavar="CSV",
+        help="future covariates of the forecast dates (a model fitted with future covariates)",
+    )
+    predict.add_argument(
+        "--ids", nargs="+", metavar="ID", help="series to forecast (a panel model; default: all)"
+    )
 
     summary = commands.add_parser("report", parents=[debug], help="rewrite DIR/summary.md")
     summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
@@ -213,7 +221,9 @@ def _predict(args: argparse.Namespace) -> int:
 
     model = load(args.model)
     origin = _origins(args.origin, model.data_spec.time_column is not None)
-    frame = model.predict_frame(args.data, origin, horizon=args.horizon)
+    frame = model.predict_frame(
+        args.data, origin, horizon=args.horizon, future=args.future, ids=args.ids
+    )
     text = frame.to_csv(index=False, lineterminator="\n")
     if args.out is None:
         sys.stdout.write(text)

@@ -336,6 +336,8 @@ class ForecastModule(pl.LightningModule):
         *,
         horizon: int | None = None,
         quantiles: Sequence[float] | None = None,
+        future: Any = None,
+        ids: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Free-running forecasts as a tidy frame in original units.
 
@@ -347,14 +349,19 @@ class ForecastModule(pl.LightningModule):
                 index, or a list of them, forecasts from there.
             horizon: steps ahead; the trained horizon when None.
             quantiles: quantile levels, for probabilistic models.
+            future: the future covariates of the forecast dates (a DataFrame or CSV path), for
+                a model fitted with named future covariates (calendar ones are derived).
+            ids: the series to forecast, for a model fitted on a panel (None: all).
 
         Returns:
             One row per ``(origin, step, target)``: ``origin, timestamp, step, target,
-            forecast, actual`` (see :func:`forecastab.forecasting.forecast_frame`).
+            forecast, actual`` (see :func:`forecastab.forecasting.forecast_frame`); a panel's
+            frame starts with ``unique_id``.
         """
         return predict_frame(
-            self, data, spec=self.data_spec, origin=origin, horizon=horizon, quantiles=quantiles
-        )
+            self, data, spec=self.data_spec, origin=origin, horizon=horizon, quantiles=quantiles,
+            future=future, ids=ids,
+        )  # fmt: skip
 
     def on_fit_start(self) -> None:
         """Refuse a data module whose windows differ from the lengths this model was built for."""
@@ -605,6 +612,7 @@ class ForecastModule(pl.LightningModule):
         quantiles: Sequence[float],
         num_samples: int = 200,
         seed: int | None = 0,
+        covariates: Any = None,
     ) -> dict[float, np.ndarray]:
         """Forecast quantiles ``level -> (N, H, C)`` from ``num_samples`` sampled paths per origin.
 
@@ -621,7 +629,7 @@ class ForecastModule(pl.LightningModule):
         levels = check_quantiles(quantiles)
         paths = self.predict_origins(
             values, origins, context_length=context_length, horizon=horizon,
-            num_samples=num_samples, seed=seed,
+            num_samples=num_samples, seed=seed, covariates=covariates,
         )  # fmt: skip
         values_at = np.quantile(paths, levels, axis=1)  # (Q, N, H, C)
         return {level: values_at[i].astype(np.float32) for i, level in enumerate(levels)}
