@@ -111,9 +111,10 @@ def test_predict_gives_future_forecasts_per_id_equal_to_in_process_ones(
     np.testing.assert_allclose(printed["forecast"], in_process["forecast"], rtol=1e-6)
     long = pd.read_csv(panel_csv, parse_dates=["ds"])
     for name, rows in printed.groupby("unique_id"):
-        last = long.query("unique_id == @name")["ds"].max()
+        history = long[long["unique_id"] == name]
+        last = history["ds"].max()
         assert rows["timestamp"].min() == last + pd.Timedelta(hours=1)  # the future
-        level = long.query("unique_id == @name")["y"].mean()
+        level = history["y"].mean()
         assert abs(rows["forecast"].mean() - level) < 0.5 * level  # original units
     chosen = forecastab.load(run_dir).predict_frame(panel_csv, ids=["south"])
     assert set(chosen["unique_id"]) == {"south"}
