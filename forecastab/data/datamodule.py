@@ -265,12 +265,12 @@ class WindowDataModule(pl.LightningDataModule):
         min_series_length: int | None,
     ) -> None:
         """Many series (or one with covariates): validated, split and scaled per series."""
-        if isinstance(split, str):
+        if isinstance(split, str) and split not in PROTOCOLS:
             raise DataError(
-                f"the {split} protocol splits one series; a panel takes fractions "
-                "{train, val, test} or dates {val_start, test_start}"
+                unknown_name("split protocol", split, PROTOCOLS)
+                + "; or give fractions {train, val, test} or dates {val_start, test_start}"
             )
-        if not isinstance(split, Mapping):
+        if not isinstance(split, Mapping | str):
             raise DataError(f"split must be fractions or dates, got {split!r}")
         if min_series_length is not None and (
             isinstance(min_series_length, bool)
@@ -295,7 +295,7 @@ class WindowDataModule(pl.LightningDataModule):
         self.id_column = (id_column or DEFAULT_ID_COLUMN) if has_ids and series == "rows" else None
         self.time_column = time_column
         self.covariate_spec = spec
-        self.split = dict(split)
+        self.split = split if isinstance(split, str) else dict(split)
         self.context_length = int(context_length)
         self.horizon = int(horizon)
         self.batch_size = batch_size

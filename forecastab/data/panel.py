@@ -25,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 from forecastab.data.covariates import CovariateSpec, StaticEncoding, calendar_features
-from forecastab.data.splits import Borders, Scaler, fraction_borders, split_is_usable
+from forecastab.data.splits import (
+    Borders,
+    Scaler,
+    fraction_borders,
+    informer_borders,
+    split_is_usable,
+)
 from forecastab.data.validation import (
     FillMissing,
     _parse_time,
@@ -39,7 +45,7 @@ DEFAULT_ID_COLUMN = "unique_id"
 SERIES_LAYOUTS = ("rows", "columns")
 WIDE_TARGET = "value"
 """The target name of every series of a wide frame read with ``series: columns``."""
-DATE_SPLIT_KEYS = ("val_start", "test_start")
+DATE_SPLIT_KEYS = ("val_start", "test_start", "test_end")
 
 
 @dataclass
@@ -107,6 +113,10 @@ def split_long_frame(
         raise DataError(f"series must be 'rows' (a long frame) or 'columns', got {series_layout!r}")
     if time_column is not None and time_column not in frame.columns and frame.index.name == time_column:
         frame = frame.reset_index()
+    elif time_column is None and isinstance(frame.index, pd.DatetimeIndex):
+        # a time-indexed DataFrame (a bundled dataset): its index is the time column
+        time_column = str(frame.index.name or "time")
+        frame = frame.rename_axis(time_column).reset_index()
     if series_layout == "columns":
         if id_column is not None:
             raise DataError(
@@ -247,7 +257,8 @@ def date_borders(index: pd.Index, split: Mapping[str, object]) -> Borders:
     """Borders of one series from date cut-offs shared by every series.
 
     Train is every row before ``val_start`` (or ``test_start`` without it), validation rows
-    ``[val_start, test_start)``, test rows from ``test_start`` on.
+    ``[val_start, test_start)``, test rows from ``test_start`` on (to ``test_end``, excluded,
+    when given).
     """
     if "test_start" not in split:
         raise DataError("a date split needs test_start (and optionally val_start), e.g. "
@@ -259,17 +270,21 @@ def date_borders(index: pd.Index, split: Mapping[str, object]) -> Borders:
     if not isinstance(index, pd.DatetimeIndex):
         raise DataError("a date split needs a time column with dates; give split fractions instead")
     test = int(index.searchsorted(cuts["test_start"]))
+    end = int(index.searchsorted(cuts["test_end"])) if "test_end" in cuts else len(index)
     val = int(index.searchsorted(cuts["val_start"])) if "val_start" in cuts else test
     if "val_start" in cuts and cuts["val_start"] > cuts["test_start"]:
         raise DataError("split val_start comes after test_start; put validation before test")
-    return Borders(train=(0, val), val=(val, test) if val < test else None, test=(test, len(index)))
+    return Borders(train=(0, val), val=(val, test) if val < test else None, test=(test, end))
 
 
 def is_date_split(split: object) -> bool:
     return isinstance(split, Mapping) and any(k in split for k in DATE_SPLIT_KEYS)
 
 
-def series_borders(index: pd.Index, split: Mapping[str, object]) -> Borders:
+def series_borders(index: pd.Index, split: Mapping[str, object] | str) -> Borders:
+    """One series' borders: fractions of its own rows, shared dates, or a named protocol."""
+    if isinstance(split, str):
+        return informer_borders(index, len(index))
     if is_date_split(split):
         unknown = [k for k in split if k not in DATE_SPLIT_KEYS]
         if unknown:
@@ -327,7 +342,7 @@ def build_panel(
     *,
     targets: list[str],
     spec: CovariateSpec,
-    split: Mapping[str, object],
+    split: Mapping[str, object] | str,
     context_length: int,
     horizon: int,
     scaling: str,

@@ -58,6 +58,7 @@ class SplitDates(_Strict):
 
     val_start: str | None = None
     test_start: str
+    test_end: str | None = None
 
 
 def _split_kind(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,3 +140,20 @@ def test_a_panel_of_one_still_offers_the_one_series_attributes() -> None:
     assert data.series_ids == ["a"]
     assert data.values.shape == (100, 1)
     assert len(data.origins("test")) > 0
+
+
+EXCHANGE_RATE = Path("/work/shared/data/exchange_rate.csv")
+
+
+@pytest.mark.skipif(not EXCHANGE_RATE.exists(), reason="the shared exchange_rate.csv is absent")
+def test_exchange_rate_reads_as_a_panel_of_eight_currencies_with_the_ltsf_split() -> None:
+    # shared data, not shipped: its collection states no license (see /work/shared/data/README.md)
+    data = WindowDataModule(
+        EXCHANGE_RATE, series="columns", context_length=96, horizon=96,
+        split={"train": 0.7, "val": 0.1, "test": 0.2},
+    )  # fmt: skip
+    assert data.series_ids == [str(i) for i in range(8)]
+    assert np.diff(data.panel.indptr).tolist() == [7588] * 8
+    series = data.series_data("0")
+    assert series.borders.train == (0, 5311)
+    assert len(series.origins("test")) == 7588 - 6070 - 96 + 1
