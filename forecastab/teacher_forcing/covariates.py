@@ -157,6 +157,16 @@ class Covariates:
         return self.map(lambda part: part.to(device))
 
 
+def concat_covariates(parts: list[Covariates]) -> Covariates:
+    """The covariates of several batches, one after the other (along the batch)."""
+
+    def cat(kind: str) -> Tensor | None:
+        tensors = [getattr(part, kind) for part in parts]
+        return None if tensors[0] is None else torch.cat(tensors)
+
+    return Covariates(cat("past"), cat("future"), cat("static"))
+
+
 Batch = tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Covariates]
 """A training batch: ``(context, targets)`` or ``(context, targets, covariates)``."""
 

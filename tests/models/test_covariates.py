@@ -133,10 +133,6 @@ def test_every_strategy_trains_on_a_panel_with_covariates(method: str, fast_trai
         horizon=H,
         strategy=spec,
     )
-    if method == "data_as_demonstrator":
-        with pytest.raises(Exception, match="data_as_demonstrator does not take covariates"):
-            pl.Trainer(max_epochs=2, **fast_trainer_kwargs).fit(net, data)
-        return
     pl.Trainer(max_epochs=2, **fast_trainer_kwargs).fit(net, data)
     assert net.channels.counts() == {"past": 1, "future": 2, "static": 2}
     series = data.series_data("s1")
