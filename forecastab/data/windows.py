@@ -7,6 +7,7 @@ windows of a long series costs no copy and no Python loop over origins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -223,7 +224,7 @@ class SeriesBalancedSampler(torch.utils.data.Sampler[int]):
     def __len__(self) -> int:
         return self.total
 
-    def __iter__(self):  # noqa: ANN204 - an iterator of positions
+    def __iter__(self) -> Iterator[int]:
         usable = torch.nonzero(self.counts > 0).flatten()
         picks = usable[torch.randint(len(usable), (self.total,), generator=self.generator)]
         offsets = (torch.rand(self.total, generator=self.generator) * self.counts[picks]).long()

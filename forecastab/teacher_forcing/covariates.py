@@ -19,6 +19,7 @@ forecasts of step ``h`` and later only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -133,7 +134,7 @@ class Covariates:
             return None
         return self.future[:, context_length : context_length + horizon]  # (B, H, Kf)
 
-    def map(self, fn) -> Covariates:  # noqa: ANN001 - a tensor -> tensor function
+    def map(self, fn: Callable[[Tensor], Tensor]) -> Covariates:
         """The same covariates with ``fn`` applied to every tensor (repeat, select, move)."""
         return Covariates(
             *(None if part is None else fn(part) for part in (self.past, self.future, self.static))
