@@ -55,13 +55,16 @@ def evaluate_panel(forecaster: Any, data: Any, options: dict[str, Any]) -> Evalu
         return next(iter(per_series.values()))
     evaluations = list(per_series.values())
     first = evaluations[0]
+    aggregate = _aggregate(per_series)
     table = pd.concat(
         [e.table.assign(series=name) for name, e in per_series.items()]
-        + [_aggregate(per_series)],
+        + [aggregate],
         ignore_index=True,
     )[series_columns(TABLE_COLUMNS)]
     intervals = pd.concat(
-        [e.intervals.assign(series=name) for name, e in per_series.items()], ignore_index=True
+        [e.intervals.assign(series=name) for name, e in per_series.items()]
+        + [_series_bootstrap(per_series, aggregate, options)],
+        ignore_index=True,
     )[series_columns(INTERVAL_COLUMNS)]
     modes = first.modes
     diverged = tuple(m for m in modes if any(m in e.diverged_modes for e in evaluations))
@@ -90,6 +93,39 @@ def _for_series(forecaster: Any, series: Any) -> Any:
     fitted = copy.deepcopy(forecaster)
     fitted.fit(series)
     return fitted
+
+
+def _series_bootstrap(
+    per_series: dict[str, Evaluation], aggregate: pd.DataFrame, options: dict[str, Any]
+) -> pd.DataFrame:
+    """Bands of the aggregate rows whose value is the series mean: the mean over series
+    resampled with replacement (``n_bootstrap`` times); none for the pooled metrics."""
+    n_bootstrap = int(options.get("n_bootstrap") or 0)
+    if not n_bootstrap or len(per_series) < 2:
+        return pd.DataFrame(columns=[*INTERVAL_COLUMNS, "series"])
+    confidence = float(options.get("confidence", 0.95))
+    rng = np.random.default_rng(options.get("seed", 0))
+    tables = pd.concat([e.table.assign(series=n) for n, e in per_series.items()])
+    keys = ["mode", "target", "metric"]
+    frames = []
+    count = len(per_series)
+    picks = rng.integers(count, size=(n_bootstrap, count))  # (R, S)
+    tail = (1 - confidence) / 2
+    label = f"{confidence:.0%} i.i.d. bootstrap over {count} series"
+    for (mode, target, metric), rows in aggregate.groupby(keys, sort=False):
+        if metric in POOLED_METRICS:
+            continue
+        part = tables[(tables["mode"] == mode) & (tables["target"] == target)]
+        matrix = part[part["metric"] == metric].pivot(index="series", columns="step", values="value")
+        values = matrix.to_numpy()  # (S, H)
+        means = values[picks].mean(axis=1)  # (R, H)
+        lower, upper = np.quantile(means, [tail, 1 - tail], axis=0)  # (H,) each
+        steps = matrix.columns.to_numpy()
+        bounds = pd.DataFrame({"step": steps, "lower": lower, "upper": upper})
+        frames.append(rows.merge(bounds, on="step").assign(band=label))
+    if not frames:
+        return pd.DataFrame(columns=[*INTERVAL_COLUMNS, "series"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def _aggregate(per_series: dict[str, Evaluation]) -> pd.DataFrame:

@@ -77,3 +77,17 @@ def test_one_series_keeps_its_table_without_a_series_column() -> None:
     data = WindowDataModule("sunspots", context_length=20, horizon=5, split={"train": 0.7, "test": 0.3})
     result = evaluate(baseline_from_spec({"name": "naive"}), data)
     assert list(result.table.columns) == TABLE_COLUMNS
+
+
+def test_the_aggregate_gets_a_band_from_resampling_the_series() -> None:
+    data = panel()
+    result = evaluate(
+        baseline_from_spec({"name": "naive"}), data, metrics=["mae", "nd"], n_bootstrap=200
+    )
+    bands = result.intervals.query("series == 'all'")
+    assert set(bands["metric"]) == {"mae"}  # nd pools the origins: no series-mean band
+    aggregate = result.table.query("series == 'all' and metric == 'mae'")["value"].to_numpy()
+    assert (bands["lower"].to_numpy() <= aggregate + 1e-12).all()
+    assert (aggregate <= bands["upper"].to_numpy() + 1e-12).all()
+    assert (bands["upper"] > bands["lower"]).all()
+    assert bands["band"].iloc[0] == "95% i.i.d. bootstrap over 3 series"
