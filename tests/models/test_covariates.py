@@ -133,7 +133,11 @@ def test_every_strategy_trains_on_a_panel_with_covariates(method: str, fast_trai
         horizon=H,
         strategy=spec,
     )
-    pl.Trainer(max_epochs=2, **fast_trainer_kwargs).fit(net, data)
+    # two short epochs: data_as_demonstrator aggregates at the start of the second
+    trainer = pl.Trainer(
+        max_epochs=2, limit_train_batches=3, limit_val_batches=1, **fast_trainer_kwargs
+    )
+    trainer.fit(net, data)
     assert net.channels.counts() == {"past": 1, "future": 2, "static": 2}
     series = data.series_data("s1")
     out = net.predict_origins(
