@@ -260,7 +260,8 @@ def _panel_frame(
     ids: Sequence[str] | None,
 ) -> pd.DataFrame:
     """:func:`predict_frame` of a model fitted on a panel (or with covariates): one forecast
-    frame per series, scaled by that series' scaler, with a ``unique_id`` column first."""
+    frame per series, scaled by that series' scaler, with a ``unique_id`` column first when
+    the data has ids."""
     from forecastab.data.panel_spec import read_for_forecast
 
     if spec is None:
@@ -299,6 +300,7 @@ def _panel_frame(
             quantiles=levels,
             frequency=spec.frequency,
         )
-        frame.insert(0, "unique_id", series.series_id)
+        if spec.panel is None or spec.panel.get("has_ids", True):
+            frame.insert(0, "unique_id", series.series_id)  # one series without ids: none
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)

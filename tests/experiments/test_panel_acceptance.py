@@ -118,3 +118,24 @@ def test_predict_gives_future_forecasts_per_id_equal_to_in_process_ones(
         assert abs(rows["forecast"].mean() - level) < 0.5 * level  # original units
     chosen = forecastab.load(run_dir).predict_frame(panel_csv, ids=["south"])
     assert set(chosen["unique_id"]) == {"south"}
+
+
+def test_one_series_with_covariates_keeps_the_single_series_outputs(
+    panel_csv: Path, tmp_path: Path, fast_trainer_kwargs
+) -> None:
+    # the MS setting: one target, past covariates, calendar future covariates, no ids
+    long = pd.read_csv(panel_csv)
+    one = long[long["unique_id"] == "north"].drop(columns="unique_id")
+    one = one.assign(load=np.random.default_rng(0).normal(size=len(one)))
+    data = WindowDataModule(
+        one, time_column="ds", target="y", context_length=L, horizon=H,
+        covariates={"past": ["load"]}, calendar=["hour"], split={"train": 0.7, "test": 0.3},
+    )  # fmt: skip
+    assert not data.has_ids and data.channels.n_past == 1 and data.channels.n_future == 1
+    model = ForecastModule(RNNConfig(hidden_size=4), context_length=L, horizon=H)
+    pl.Trainer(max_epochs=1, limit_train_batches=2, **fast_trainer_kwargs).fit(model, data)
+    from forecastab.evaluation.evaluate import TABLE_COLUMNS
+
+    assert list(evaluate(model, data).table.columns) == TABLE_COLUMNS
+    frame = model.predict_frame(one)
+    assert list(frame.columns[:2]) == ["origin", "timestamp"] and len(frame) == H
