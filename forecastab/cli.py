@@ -123,6 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="forecast with the checkpoint of a run that has not finished (no DONE)",
     )
+    predict.add_argument(
+        "--future",
+        metavar="CSV",
+        help="future covariates of the forecast dates (a model fitted with future covariates)",
+    )
+    predict.add_argument(
+        "--ids", nargs="+", metavar="ID", help="series to forecast (a panel model; default: all)"
+    )
 
     summary = command("report", help="rewrite DIR/summary.md")
     summary.add_argument("dir", type=Path, metavar="DIR", help="an experiment's output folder")
@@ -254,7 +262,9 @@ def _predict(args: argparse.Namespace) -> int:
         warnings.warn(f"forecasting with the unfinished run '{unfinished}'", stacklevel=1)
     model = load(args.model)
     origin = _origins(args.origin, model.data_spec.time_column is not None)
-    frame = model.predict_frame(args.data, origin, horizon=args.horizon)
+    frame = model.predict_frame(
+        args.data, origin, horizon=args.horizon, future=args.future, ids=args.ids
+    )
     text = frame.to_csv(index=False, lineterminator="\n")
     if args.out is None:
         sys.stdout.write(text)

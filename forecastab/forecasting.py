@@ -212,6 +212,8 @@ def predict_frame(
     origin: Any = None,
     horizon: int | None = None,
     quantiles: Sequence[float] | None = None,
+    future: Any = None,
+    ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Free-running forecasts of any forecaster from raw data, as a tidy frame in original units.
 
@@ -226,9 +228,12 @@ def predict_frame(
         horizon: steps to forecast (a positive integer); the trained horizon when None.
         quantiles: forecast quantile levels (e.g. ``[0.1, 0.9]``), for probabilistic models
             that offer ``predict_quantiles``.
+        future: for a model fitted with future covariates, the rows of the forecast dates with
+            those covariates (a DataFrame or CSV path; with the id column for a long panel).
+        ids: the series to forecast, for a model fitted on a panel (None: every id).
 
     Returns:
-        See :func:`forecast_frame`.
+        See :func:`forecast_frame`; a panel's frame starts with a ``unique_id`` column.
 
     Raises:
         DataError: data without the model's columns, too short for one context, at another
@@ -236,7 +241,14 @@ def predict_frame(
         ConfigError: a horizon that is not a positive integer, no data settings to forecast raw data with, or quantiles from a point
             forecaster.
     """
-    is_datamodule = hasattr(data, "scaler") and hasattr(data, "series")
+    is_datamodule = hasattr(data, "target_columns") and hasattr(data, "context_length")
+    if getattr(data, "panel", None) is not None or (
+        spec is not None and spec.panel is not None and not is_datamodule
+    ):
+        return _panel_frame(
+            forecaster, data, spec=spec, origin=origin, horizon=horizon, quantiles=quantiles,
+            future=future, ids=ids,
+        )  # fmt: skip
     if spec is None:
         if not is_datamodule:
             raise ConfigError(
@@ -290,3 +302,60 @@ def predict_frame(
         frequency=spec.frequency,
     )
 
+
+def _panel_frame(
+    forecaster: Any,
+    data: Any,
+    *,
+    spec: DataSpec | None,
+    origin: Any,
+    horizon: int | None,
+    quantiles: Sequence[float] | None,
+    future: Any,
+    ids: Sequence[str] | None,
+) -> pd.DataFrame:
+    """:func:`predict_frame` of a model fitted on a panel (or with covariates): one forecast
+    frame per series, scaled by that series' scaler, with a ``unique_id`` column first when
+    the data has ids."""
+    from forecastab.data.panel_spec import read_for_forecast
+
+    if spec is None:
+        spec = DataSpec.from_datamodule(data)
+    horizon = int(horizon or spec.horizon)
+    if horizon < 1:
+        raise ConfigError(f"horizon must be a positive integer, got {horizon}")
+    if getattr(data, "panel", None) is not None:
+        wanted = list(ids) if ids else list(data.series_ids)
+        series_list = [data.series_data(name) for name in wanted]
+    else:
+        series_list = read_for_forecast(spec, data, future=future, ids=ids, horizon=horizon)
+    frames = []
+    for series in series_list:
+        positions = origin_positions(series.index, origin, context_length=spec.context_length)
+        extra = {} if series.covariates is None else {"covariates": series.covariates}
+        scaled = forecaster.predict_origins(
+            series.values, positions, context_length=spec.context_length, horizon=horizon,
+            **extra,
+        )  # (N, H, C)
+        levels = None
+        if quantiles:
+            scaled_levels = forecaster.predict_quantiles(
+                series.values, positions, context_length=spec.context_length, horizon=horizon,
+                quantiles=list(quantiles), **extra,
+            )  # level -> (N, H, C)
+            levels = {
+                q: series.scaler.inverse_transform(np.asarray(v)) for q, v in scaled_levels.items()
+            }
+        frame = forecast_frame(
+            series.scaler.inverse_transform(np.asarray(scaled)),
+            positions,
+            series.index,
+            spec.target_columns,
+            actuals=series.raw_values,
+            quantiles=levels,
+            frequency=spec.frequency,
+        )
+        if spec.panel is None or spec.panel.get("has_ids", True):
+            frame.insert(0, "unique_id", series.series_id)  # one series without ids: none
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)

@@ -72,11 +72,29 @@ class DataSpec:
     frequency: str | None = None
     season_length: int | None = None
     name: str = "data"
+    panel: dict[str, Any] | None = None
+    """Many series or covariates (plain types, see :func:`forecastab.data.panel_spec.panel_entry`):
+    the id column and layout, every series' id and scalers, the covariate settings and the
+    static encoding; None for a single series without covariates."""
 
     @classmethod
     def from_datamodule(cls, data: Any) -> DataSpec:
         """The spec of a ``WindowDataModule`` (or any object with its attributes)."""
         index = data.index
+        if getattr(data, "panel", None) is not None:
+            from forecastab.data.panel_spec import panel_entry
+
+            return cls(
+                target_columns=tuple(str(c) for c in data.target_columns),
+                time_column=data.time_column,
+                context_length=int(data.context_length),
+                horizon=int(data.horizon),
+                scaler=data.panel.scalers[0],
+                frequency=index_frequency(index),
+                season_length=getattr(data, "season_length", None),
+                name=str(getattr(data, "name", "data")),
+                panel=panel_entry(data),
+            )
         return cls(
             target_columns=tuple(str(c) for c in data.target_columns),
             time_column=None if index.name is None else str(index.name),
@@ -105,6 +123,7 @@ class DataSpec:
             "frequency": self.frequency,
             "season_length": self.season_length,
             "name": self.name,
+            **({} if self.panel is None else {"panel": self.panel}),
         }
 
     @classmethod
@@ -133,6 +152,7 @@ class DataSpec:
             frequency=entry["frequency"],
             season_length=entry["season_length"],
             name=str(entry["name"]),
+            panel=entry.get("panel"),
         )
 
     def read(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:

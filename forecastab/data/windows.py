@@ -7,6 +7,9 @@ windows of a long series costs no copy and no Python loop over origins.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
@@ -107,3 +110,122 @@ class WindowDataset(Dataset):
 def collate_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     """Collate function for :class:`WindowDataset`, whose ``__getitems__`` already batches."""
     return batch
+
+
+def split_origins(
+    borders: Any, split: str, context_length: int, horizon: int, stride: int
+) -> np.ndarray:
+    """Origins (row indices) of one series' split: the rule every data module shares.
+
+    Training origins keep context and horizon inside the training rows; validation and test
+    contexts may reach back before their border.
+    """
+    bounds = borders.get(split)
+    if bounds is None:
+        return np.empty(0, dtype=np.int64)
+    start, stop = bounds
+    first = context_length - 1 if split == "train" else max(start - 1, context_length - 1)
+    last = stop - horizon - 1
+    return np.arange(first, last + 1, stride, dtype=np.int64)
+
+
+class PanelWindowDataset(Dataset):
+    """Windows of many series, indexed by (series, origin), never materialized.
+
+    Each series contributes an arithmetic run of origins ``first[i] + k * stride``; window
+    ``j`` of the dataset is found by a binary search over the cumulative counts, so memory is
+    the concatenated data plus a few numbers per series. Batches are gathered from strided
+    views (``unfold``) of the concatenated arrays: no window crosses a series' border because
+    only origins inside a series are ever indexed.
+
+    A batch is ``(context (B, L, C), targets (B, H, C))``, plus a
+    :class:`~forecastab.teacher_forcing.covariates.Covariates` when the panel has covariates.
+    """
+
+    def __init__(
+        self,
+        values: np.ndarray,
+        *,
+        indptr: np.ndarray,
+        first_origins: np.ndarray,
+        counts: np.ndarray,
+        stride: int,
+        context_length: int,
+        horizon: int,
+        past: np.ndarray | None = None,
+        future: np.ndarray | None = None,
+        static: np.ndarray | None = None,
+    ) -> None:
+        length = context_length + horizon
+        self.context_length = context_length
+        self.horizon = horizon
+        self.stride = stride
+        self.counts = torch.as_tensor(np.asarray(counts, dtype=np.int64))
+        self.cumulative = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.int64), self.counts]), 0)
+        # global row of the first window start of each series
+        self.base = torch.as_tensor(
+            np.asarray(indptr[:-1], dtype=np.int64) + np.asarray(first_origins) - context_length + 1
+        )
+        self.series = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+        self.windows = self.series.unfold(0, length, 1)  # (N-L-H+1, C, L+H) view, no copy
+        self.past = None if past is None else torch.from_numpy(np.ascontiguousarray(past))
+        self.past_windows = None if past is None else self.past.unfold(0, context_length, 1)
+        self.future = None if future is None else torch.from_numpy(np.ascontiguousarray(future))
+        self.future_windows = None if future is None else self.future.unfold(0, length, 1)
+        self.static = None if static is None else torch.from_numpy(np.ascontiguousarray(static))
+        self.has_covariates = any(x is not None for x in (past, future, static))
+
+    def __len__(self) -> int:
+        return int(self.cumulative[-1])
+
+    def locate(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        """``(series, global window start)`` of dataset positions ``index`` ``(B,)``."""
+        series = torch.searchsorted(self.cumulative, index, right=True) - 1  # (B,)
+        local = index - self.cumulative[series]
+        return series, self.base[series] + local * self.stride
+
+    def _gather(self, index: Tensor) -> tuple[Tensor, ...]:
+        from forecastab.teacher_forcing.covariates import Covariates
+
+        series, starts = self.locate(index)
+        batch = self.windows[starts].transpose(1, 2)  # (B, L+H, C)
+        context, targets = batch[:, : self.context_length], batch[:, self.context_length :]
+        if not self.has_covariates:
+            return context, targets
+        covariates = Covariates(
+            past=None if self.past_windows is None else self.past_windows[starts].transpose(1, 2),
+            future=None
+            if self.future_windows is None
+            else self.future_windows[starts].transpose(1, 2),  # (B, L+H, Kf)
+            static=None if self.static is None else self.static[series],  # (B, S)
+        )
+        return context, targets, covariates
+
+    def __getitem__(self, i: int) -> tuple[Tensor, ...]:
+        return tuple(
+            part[0] if isinstance(part, Tensor) else part
+            for part in self._gather(torch.tensor([i]))
+        )
+
+    def __getitems__(self, indices: list[int]) -> tuple[Tensor, ...]:
+        return self._gather(torch.as_tensor(indices))
+
+
+class SeriesBalancedSampler(torch.utils.data.Sampler[int]):
+    """Draws windows so that every series is picked equally often (``window_sampling: per_series``):
+    a series uniformly, then one of its windows uniformly; an epoch has as many draws as windows."""
+
+    def __init__(self, counts: np.ndarray, generator: torch.Generator) -> None:
+        self.counts = torch.as_tensor(np.asarray(counts, dtype=np.int64))
+        self.starts = torch.cumsum(torch.cat([torch.zeros(1, dtype=torch.int64), self.counts]), 0)
+        self.generator = generator
+        self.total = int(self.counts.sum())
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[int]:
+        usable = torch.nonzero(self.counts > 0).flatten()
+        picks = usable[torch.randint(len(usable), (self.total,), generator=self.generator)]
+        offsets = (torch.rand(self.total, generator=self.generator) * self.counts[picks]).long()
+        yield from (self.starts[picks] + offsets).tolist()

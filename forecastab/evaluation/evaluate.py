@@ -101,6 +101,9 @@ class Evaluation:
     skipped: str | None = None
     index: pd.Index | None = None
     target_columns: tuple[str, ...] = ()
+    per_series: dict[str, Evaluation] = field(default_factory=dict)
+    """A panel's evaluation of each series (its ``table`` then has a ``series`` column and
+    the aggregate rows ``series == 'all'``); empty for one series."""
 
     def frame(self, mode: str = "free_running") -> pd.DataFrame:
         """One mode's predictions as a tidy forecast frame (as ``predict_frame`` gives them).
@@ -237,6 +240,16 @@ def evaluate(
         ConfigError: an unknown mode, metric, unit or label key, or ``smape`` in scaled units.
         DataError: the forecaster returned predictions of the wrong shape.
     """
+    if getattr(data, "panel", None) is not None:
+        from forecastab.evaluation.panel import evaluate_panel
+
+        options = dict(
+            modes=modes, metrics=metrics, units=units, stride=stride, split=split,
+            labels=labels, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed,
+            season_length=season_length, num_samples=num_samples, feedback=feedback,
+            quantiles=quantiles, bootstrap_method=bootstrap_method, block_length=block_length,
+        )  # fmt: skip
+        return evaluate_panel(forecaster, data, options)
     metric_names = [metrics] if isinstance(metrics, str) else list(metrics)
     probabilistic = [name for name in metric_names if name in PROBABILISTIC_METRICS]
     metric_fns = {name: get_metric(name) for name in metric_names if name not in probabilistic}
@@ -282,9 +295,15 @@ def evaluate(
     interval_rows: list[pd.DataFrame] = []
     steps = np.arange(1, horizon + 1)
     target_names = target_column_names(data, targets.shape[2])
+    covariates = getattr(data, "covariates", None)
+    extra = (
+        {"covariates": covariates}
+        if covariates is not None and getattr(forecaster, "accepts_covariates", False)
+        else {}
+    )
     for mode in evaluated_modes:
         scaled = forecaster.predict_origins(
-            values, origins, context_length=context_length, horizon=horizon, mode=mode
+            values, origins, context_length=context_length, horizon=horizon, mode=mode, **extra
         )
         scaled = np.asarray(scaled)
         if scaled.shape != targets.shape:
@@ -320,6 +339,7 @@ def evaluate(
                 seed=seed,
                 scale=None if units == "scaled" else np.asarray(data.scaler.std),
                 offset=None if units == "scaled" else np.asarray(data.scaler.mean),
+                **extra,
             )
             if isinstance(found, str):
                 skipped.append(f"{mode}: {found}")

@@ -234,6 +234,45 @@ def nrmse(
     return MetricValues(contributions, root=True)
 
 
+def nd(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """Normalized deviation as DeepAR reports it: ``sum |e| / sum |y|`` (per step, over origins
+    and columns); pooled over a panel's series it weighs each series by its magnitude.
+
+    >>> nd(np.array([[[2.0]], [[1.0]]]), np.array([[[4.0]], [[2.0]]])).per_step.tolist()
+    [0.5]
+    """
+    predictions, targets = _checked(predictions, targets)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        scale = np.abs(targets).mean(axis=(0, 2))  # (H,)
+        return MetricValues((np.abs(predictions - targets) / scale[:, None]).mean(axis=2))
+
+
+def nrmse_deepar(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+) -> MetricValues:
+    """NRMSE as DeepAR reports it: ``sqrt(mean e^2) / mean |y|`` (per step, over origins and
+    columns). Unlike :func:`nrmse` it is scaled by the evaluated values, not the training std.
+
+    >>> nrmse_deepar(np.array([[[3.0]], [[3.0]]]), np.array([[[1.0]], [[1.0]]])).per_step.tolist()
+    [2.0]
+    """
+    predictions, targets = _checked(predictions, targets)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        scale = np.abs(targets).mean(axis=(0, 2))  # (H,)
+        contributions = np.square((predictions - targets) / scale[:, None]).mean(axis=2)
+    return MetricValues(contributions, root=True)
+
+
 Metric = Callable[..., MetricValues]
 
 METRICS: dict[str, Metric] = {
@@ -243,13 +282,15 @@ METRICS: dict[str, Metric] = {
     "smape": smape,
     "mase": mase,
     "nrmse": nrmse,
+    "nd": nd,
+    "nrmse_deepar": nrmse_deepar,
 }
 """Metric name -> function ``(predictions, targets, *, train, season_length) -> MetricValues``."""
 
 NEEDS_TRAIN = frozenset({"mase", "nrmse"})
 """Metrics that are scaled by the training rows."""
 
-NEEDS_ORIGINAL_UNITS = frozenset({"smape"})
+NEEDS_ORIGINAL_UNITS = frozenset({"smape", "nd", "nrmse_deepar"})
 """Metrics that divide by the values' magnitude: meaningless on z-scores, which cross zero."""
 
 
@@ -285,7 +326,7 @@ def get_metric(name: str) -> Metric:
     >>> get_metric("rmsee")
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: unknown metric 'rmsee' (did you mean 'rmse'?); valid: mae, mase, mse, nrmse, rmse, smape
+    forecastab.errors.ConfigError: unknown metric 'rmsee' (did you mean 'rmse'?); valid: mae, mase, mse, nd, nrmse, nrmse_deepar, rmse, smape
     """
     try:
         return METRICS[name]

@@ -282,6 +282,7 @@ def predictive_distribution(
     seed: int,
     scale: np.ndarray | None,
     offset: np.ndarray | None,
+    covariates: object = None,
 ) -> Predictive | str:
     """The forecaster's predictive distribution at every origin, or why it has none.
 
@@ -304,6 +305,7 @@ def predictive_distribution(
             num_samples=num_samples,
             feedback=feedback,
             seed=seed,
+            **({} if covariates is None else {"covariates": covariates}),
         )
         samples = np.asarray(samples, dtype=np.float64)  # (N, S, H, C)
         if scale is not None:

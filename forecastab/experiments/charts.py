@@ -92,9 +92,12 @@ def draw_horizon_chart(
     intervals: pd.DataFrame | None = None,
 ) -> Any:
     """The main chart's figure: panels per dataset, target column or model family; single-seed
-    curves get the block-bootstrap bands of ``intervals`` when given."""
+    curves get the block-bootstrap bands of ``intervals`` when given. A panel's results (a
+    ``series`` column) draw the aggregate curve with a band of per-series quantiles."""
     from forecastab.plotting import plot_grid, plot_horizon_error
 
+    if "series" in table.columns:
+        table, intervals = panel_curves(table)
     rows = main_chart_rows(table, tf_strategies)
     targets = [str(t) for t in pd.unique(rows["target"])] if "target" in rows else []
     models = rows.loc[rows["strategy"] != BASELINE, "model"].nunique()
@@ -105,6 +108,26 @@ def draw_horizon_chart(
     if models > 1:
         return plot_grid(rows, by="model", metric=metric, units_label=units, intervals=intervals)
     return plot_horizon_error(rows, metric=metric, units_label=units, intervals=intervals)
+
+
+SERIES_BAND = (0.1, 0.9)
+"""The quantiles over series of a panel chart's band."""
+
+
+def panel_curves(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A panel's aggregate rows (``series == 'all'``) and, as ``intervals``, the 10%-90%
+    quantiles of the per-series values at every step (the band drawn around the aggregate)."""
+    keys = ["dataset", "model", "strategy", "seed", "mode", "target", "metric", "step"]
+    aggregate = table[table["series"] == "all"].drop(columns="series")
+    each = table[table["series"] != "all"]
+    grouped = each.groupby(keys, sort=False)["value"]
+    low, high = SERIES_BAND
+    band = grouped.quantile(low).rename("lower").to_frame().join(
+        grouped.quantile(high).rename("upper")
+    ).reset_index()
+    count = each["series"].nunique()
+    label = f"{low:.0%}–{high:.0%} quantiles over {count} series"
+    return aggregate.reset_index(drop=True), band.assign(value=np.nan, band=label)
 
 
 def render_all(out_dir: Path, *, metric: str | None = None, rollouts: bool = True) -> list[Path]:
@@ -137,6 +160,8 @@ def render_all(out_dir: Path, *, metric: str | None = None, rollouts: bool = Tru
     for name in [metric] if metric else metrics:
         figure = draw_horizon_chart(table, metric=name, units=units, tf_strategies=tf)
         written.append(save_figure(figure, out_dir / chart_name("horizon_error", name, default)))
+        if "series" in table.columns:
+            continue  # a panel's exposure gap is read from its aggregate in summary.md
         both = table[table["strategy"] != BASELINE]
         if both["mode"].nunique() < 2 or table["dataset"].nunique() > 1:
             continue

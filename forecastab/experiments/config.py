@@ -70,13 +70,42 @@ class SplitFractions(_Strict):
     test: float = Field(gt=0, le=1)
 
 
+class SplitDates(_Strict):
+    """Date cut-offs shared by every series of a panel: train before ``val_start`` (or
+    ``test_start``), validation ``[val_start, test_start)``, test from ``test_start``."""
+
+    val_start: str | None = None
+    test_start: str
+    test_end: str | None = None
+
+
 def _split_kind(value: Any) -> str:
+    if isinstance(value, SplitDates) or (
+        isinstance(value, Mapping) and ("test_start" in value or "val_start" in value)
+    ):
+        return "dates"
     return "fractions" if isinstance(value, Mapping | SplitFractions) else "protocol"
 
 
 Split = Annotated[
-    Annotated[SplitFractions, Tag("fractions")] | Annotated[str, Tag("protocol")],
+    Annotated[SplitFractions, Tag("fractions")]
+    | Annotated[SplitDates, Tag("dates")]
+    | Annotated[str, Tag("protocol")],
     Discriminator(_split_kind),
+]
+
+
+class CovariatesConfig(_Strict):
+    """Covariate columns by kind (see docs/panel.md): ``future`` known ahead and fed at every
+    decoder step, ``past`` observed up to the origin only, ``static`` one value per series."""
+
+    future: list[str] = []
+    past: list[str] = []
+    static: list[str] = []
+
+
+CalendarFeature = Literal[
+    "minute", "hour", "dayofweek", "dayofmonth", "dayofyear", "weekofyear", "month"
 ]
 
 
@@ -98,6 +127,12 @@ class DataConfig(_Strict):
     fill_missing: Literal["interpolate", "ffill", "drop"] | None = None
     allow_irregular: bool = False
     stride: Integer = Field(default=1, gt=0)
+    id_column: str | None = None
+    series: Literal["rows", "columns"] = "rows"
+    covariates: CovariatesConfig | None = None
+    calendar: list[CalendarFeature] | None = None
+    min_series_length: Integer | None = Field(default=None, gt=0)
+    window_sampling: Literal["uniform", "per_series"] = "uniform"
 
     @field_validator("horizon")
     @classmethod

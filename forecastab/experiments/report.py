@@ -52,8 +52,21 @@ def sort_results(table: pd.DataFrame) -> pd.DataFrame:
     """
     if "target" not in table.columns:
         table = table.assign(target=POOLED)  # written before results were per target
-    table = table[COLUMNS].astype({"seed": "int64", "step": "int64", "value": "float64"})
-    return table.sort_values(SORT_KEYS, kind="mergesort").reset_index(drop=True)
+    columns, keys = COLUMNS, SORT_KEYS
+    if "series" in table.columns:  # a panel's results: one row set per series, and 'all'
+        columns = [COLUMNS[0], "series", *COLUMNS[1:]]
+        keys = [SORT_KEYS[0], "series", *SORT_KEYS[1:]]
+        table = table.assign(series=table["series"].fillna(POOLED).astype(str))
+    table = table[columns].astype({"seed": "int64", "step": "int64", "value": "float64"})
+    return table.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def panel_aggregate(table: pd.DataFrame) -> pd.DataFrame:
+    """The panel aggregate rows (``series == 'all'``) without the ``series`` column, or the
+    table itself when it has no ``series`` column (one series)."""
+    if "series" not in table.columns:
+        return table
+    return table[table["series"] == POOLED].drop(columns="series").reset_index(drop=True)
 
 
 def results_csv(table: pd.DataFrame) -> str:
@@ -95,8 +108,10 @@ def read_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         table = pd.read_csv(
             io.BytesIO(raw),
-            dtype={"dataset": str, "model": str, "strategy": str, "mode": str, "target": str,
-                   "metric": str},
+            dtype={
+                "dataset": str, "model": str, "strategy": str, "mode": str, "target": str,
+                "metric": str, "series": str,
+            },  # fmt: skip
             keep_default_na=False,
             na_values={"value": ["", "NaN", "nan"], "seed": [""], "step": [""]},
         )
@@ -502,7 +517,7 @@ def write_summary(out_dir: Path) -> Path:
     from forecastab.experiments.hints import level_hints
     from forecastab.experiments.long_runs import long_run_markdown, read_long_runs
 
-    table = read_results(out_dir / RESULTS)
+    table = panel_aggregate(read_results(out_dir / RESULTS))  # a panel: the 'all' rows
     names = grid_runs(out_dir)
     try:  # per-origin errors for the headline's paired test
         runs = load_errors(out_dir)

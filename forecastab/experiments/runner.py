@@ -249,6 +249,12 @@ def build_datamodule(config: ExperimentConfig, horizon: int, seed: int) -> Any:
         allow_irregular=data.allow_irregular,
         stride=data.stride,
         seed=seed,
+        id_column=data.id_column,
+        series=data.series,
+        covariates=None if data.covariates is None else data.covariates.model_dump(),
+        calendar=data.calendar,
+        min_series_length=data.min_series_length,
+        window_sampling=data.window_sampling,
         **options,
     )
 
@@ -413,7 +419,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
         from forecastab.checkpoints import load_network_weights
 
         load_network_weights(module, init)  # the network only; the strategy starts afresh
-    has_validation = datamodule.borders.val is not None
+    has_validation = datamodule.has_validation
     trainer, checkpoint = _trainer(cell, has_validation)
     try:
         with interrupts_kept(trainer):
@@ -523,7 +529,8 @@ def run_baselines(
 
     def fit_and_evaluate(spec: str | dict[str, Any], datamodule: Any, run_dir: Path) -> None:
         baseline = baseline_from_spec(baseline_spec(spec), season_length=datamodule.season_length)
-        baseline.fit(datamodule.values, datamodule.borders.train[1])
+        if getattr(datamodule, "panel", None) is None:  # a panel's are fitted per series
+            baseline.fit(datamodule.values, datamodule.borders.train[1])
         evaluation = evaluate(
             baseline,
             datamodule,
@@ -630,7 +637,7 @@ def _run_in_folder(
     _unmark_corrupt_runs(out_dir)
     datamodules = {h: build_datamodule(config, h, config.seeds[0]) for h in config.data.horizons}
     if config.trainer.early_stopping is not None and any(
-        dm.borders.val is None for dm in datamodules.values()
+        not dm.has_validation for dm in datamodules.values()
     ):
         _warn(
             "trainer.early_stopping is ignored: the data split has no validation part (add 'val')"

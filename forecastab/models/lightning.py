@@ -37,6 +37,7 @@ from forecastab.models.rnn import RNNConfig, RNNNetwork
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.strategies import Strategy, strategy_from_spec, strategy_label
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
+from forecastab.teacher_forcing.covariates import Batch, Channels, Covariates, split_batch
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
 from forecastab.teacher_forcing.sampled import sample_paths, seeded
 
@@ -72,9 +73,15 @@ def network_type(config: NetworkConfig) -> str:
 
 
 def build_network(
-    config: NetworkConfig, *, context_length: int, horizon: int, n_targets: int
+    config: NetworkConfig,
+    *,
+    context_length: int,
+    horizon: int,
+    n_targets: int,
+    channels: Channels | None = None,
 ) -> nn.Module:
-    """The plain network a config describes, sized for the given windows and targets.
+    """The plain network a config describes, sized for the given windows, targets and
+    covariate channels (None: targets only).
 
     >>> net = build_network(DirectConfig(hidden_size=8), context_length=10, horizon=4, n_targets=1)
     >>> type(net).__name__, net.autoregressive
@@ -82,17 +89,18 @@ def build_network(
     """
     kind = network_type(config)
     if kind == "rnn":
-        network = RNNNetwork(config, n_targets=n_targets)
+        network = RNNNetwork(config, n_targets=n_targets, channels=channels)
     elif kind == "transformer":
         network = TransformerNetwork(
-            config, n_targets=n_targets, max_length=context_length + horizon
+            config, n_targets=n_targets, max_length=context_length + horizon, channels=channels
         )
     elif kind == "linear":
         network = LinearNetwork(
-            config, context_length=context_length, horizon=horizon, n_targets=n_targets
-        )
+            config, context_length=context_length, horizon=horizon, n_targets=n_targets,
+            channels=channels,
+        )  # fmt: skip
     else:
-        network = DirectNetwork(config, n_targets=n_targets, horizon=horizon)
+        network = DirectNetwork(config, n_targets=n_targets, horizon=horizon, channels=channels)
     # per-window normalization wraps the network's own operations: every rollout path sees it
     return wrap_normalization(network, config, n_targets=n_targets)
 
@@ -104,6 +112,34 @@ def _config_from_dict(network: Mapping[str, Any]) -> NetworkConfig:
     if kind not in NETWORK_CONFIGS:
         raise ConfigError(unknown_name("model type", str(kind), NETWORK_CONFIGS))
     return NETWORK_CONFIGS[kind](**fields_)
+
+
+def _channels(n_targets: int, covariates: Mapping[str, int] | None) -> Channels:
+    """The channels of a forecaster from its covariate counts ``{past, future, static}``."""
+    counts = dict(covariates or {})
+    unknown = [k for k in counts if k not in ("past", "future", "static")]
+    if unknown:
+        raise ConfigError(unknown_name("covariate count", unknown[0], ("past", "future", "static")))
+    return Channels(
+        n_targets=n_targets,
+        n_past=int(counts.get("past", 0)),
+        n_future=int(counts.get("future", 0)),
+        n_static=int(counts.get("static", 0)),
+    )
+
+
+def _window_covariates(
+    covariates: Any, origins: np.ndarray, context_length: int, horizon: int, device: Any
+) -> Covariates:
+    """A chunk's :class:`Covariates` from one series' covariates (``SeriesCovariates``)."""
+    past, future, static = covariates.windows(origins, context_length, horizon)
+
+    def tensor(array: np.ndarray | None) -> Tensor | None:
+        if array is None:
+            return None
+        return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
+
+    return Covariates(past=tensor(past), future=tensor(future), static=tensor(static))
 
 
 def _default_name(config: NetworkConfig) -> str:
@@ -149,6 +185,8 @@ class ForecastModule(pl.LightningModule):
             callback (the strategy's, or one of your own) updates it during training.
         name: the model's name in results; defaults to ``gru``/``lstm``/``transformer``/
             ``direct_<cell>``.
+        covariates: covariate channel counts ``{past, future, static}``; when None, taken
+            from the data module at fit time (none for a forecast before any fit).
 
     Raises:
         ConfigError: an invalid size, learning rate, sampling mode, ratio or strategy, or a
@@ -164,6 +202,9 @@ class ForecastModule(pl.LightningModule):
     monitor = "val_loss_free_running"
     """The validation metric to monitor (early stopping, checkpointing): the honest one."""
 
+    accepts_covariates = True
+    """``predict_origins`` takes a series' covariates (baselines do not)."""
+
     def __init__(
         self,
         network: NetworkConfig | Mapping[str, Any],
@@ -177,6 +218,7 @@ class ForecastModule(pl.LightningModule):
         sampling: str | None = None,
         teacher_forcing_ratio: float = 1.0,
         name: str | None = None,
+        covariates: Mapping[str, int] | None = None,
     ) -> None:
         super().__init__()
         config = _config_from_dict(network) if isinstance(network, Mapping) else network
@@ -211,12 +253,15 @@ class ForecastModule(pl.LightningModule):
                 "strategy": {**({"name": given_name} if given_name else {}), **strategy.spec()},
                 "teacher_forcing_ratio": teacher_forcing_ratio,
                 "name": name,
+                "covariates": None if covariates is None else dict(covariates),
             }
         )
         self.config = config
+        self.channels = _channels(n_targets, covariates)
         self.network = build_network(
-            config, context_length=context_length, horizon=horizon, n_targets=n_targets
-        )
+            config, context_length=context_length, horizon=horizon, n_targets=n_targets,
+            channels=self.channels,
+        )  # fmt: skip
         self.context_length = context_length
         self.horizon = horizon
         self.n_targets = n_targets
@@ -274,13 +319,14 @@ class ForecastModule(pl.LightningModule):
     def setup(self, stage: str) -> None:
         """Learn the data settings (scaler, columns, frequency) from the Trainer's data module."""
         datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is None or not hasattr(datamodule, "scaler"):
+        if datamodule is None or not hasattr(datamodule, "target_columns"):
             return
         self.data_spec = DataSpec.from_datamodule(datamodule)
         n_targets = self.data_spec.n_targets
-        if n_targets == self.n_targets:
+        channels = getattr(datamodule, "channels", None) or Channels(n_targets=n_targets)
+        if n_targets == self.n_targets and channels == self.channels:
             return
-        if self.n_targets_given:
+        if self.n_targets_given and n_targets != self.n_targets:
             raise ConfigError(
                 f"model '{self.name}' was built for n_targets={self.n_targets} but the data has "
                 f"{n_targets} target column(s) ({', '.join(self.data_spec.target_columns)}); "
@@ -292,9 +338,12 @@ class ForecastModule(pl.LightningModule):
             context_length=self.context_length,
             horizon=self.horizon,
             n_targets=n_targets,
+            channels=channels,
         )
         self.n_targets = n_targets
+        self.channels = channels
         self.hparams["n_targets"] = n_targets
+        self.hparams["covariates"] = channels.counts() if channels.has_covariates else None
         self.n_targets_given = True
         # a fresh strategy sizes its own modules (a discriminator) for the resized network
         self.strategy = strategy_from_spec(self.strategy.spec())
@@ -315,6 +364,8 @@ class ForecastModule(pl.LightningModule):
         *,
         horizon: int | None = None,
         quantiles: Sequence[float] | None = None,
+        future: Any = None,
+        ids: Sequence[str] | None = None,
     ) -> pd.DataFrame:
         """Free-running forecasts as a tidy frame in original units.
 
@@ -326,14 +377,19 @@ class ForecastModule(pl.LightningModule):
                 index, or a list of them, forecasts from there.
             horizon: steps ahead; the trained horizon when None.
             quantiles: quantile levels, for probabilistic models.
+            future: the future covariates of the forecast dates (a DataFrame or CSV path), for
+                a model fitted with named future covariates (calendar ones are derived).
+            ids: the series to forecast, for a model fitted on a panel (None: all).
 
         Returns:
             One row per ``(origin, step, target)``: ``origin, timestamp, step, target,
-            forecast, actual`` (see :func:`forecastab.forecasting.forecast_frame`).
+            forecast, actual`` (see :func:`forecastab.forecasting.forecast_frame`); a panel's
+            frame starts with ``unique_id``.
         """
         return predict_frame(
-            self, data, spec=self.data_spec, origin=origin, horizon=horizon, quantiles=quantiles
-        )
+            self, data, spec=self.data_spec, origin=origin, horizon=horizon, quantiles=quantiles,
+            future=future, ids=ids,
+        )  # fmt: skip
 
     def on_fit_start(self) -> None:
         """Refuse a data module whose windows differ from the lengths this model was built for."""
@@ -375,16 +431,17 @@ class ForecastModule(pl.LightningModule):
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_losses("test", batch)
 
-    def _log_losses(self, stage: str, batch: tuple[Tensor, Tensor]) -> None:
-        context, targets = batch
-        free_running = F.mse_loss(self._forecast(context, self.horizon), targets)
+    def _log_losses(self, stage: str, batch: Batch) -> None:
+        context, targets, covariates = split_batch(batch)
+        free_running = F.mse_loss(self._forecast(context, self.horizon, covariates), targets)
         if self.network.autoregressive:
             teacher_forced = F.mse_loss(
                 rollout(
-                    self.network, context, self.horizon, targets=targets, ratio=1.0
+                    self.network, context, self.horizon, targets=targets, ratio=1.0,
+                    covariates=covariates,
                 ).predictions,
                 targets,
-            )
+            )  # fmt: skip
         else:
             # Nothing is fed back, so the teacher-forced forecast is the forecast itself.
             teacher_forced = free_running
@@ -401,8 +458,10 @@ class ForecastModule(pl.LightningModule):
 
     def predict_step(self, batch: Tensor | tuple[Tensor, ...], batch_idx: int) -> Tensor:
         """Free-running forecast ``(B, H, C)`` of a batch of contexts (or context-target pairs)."""
-        context = batch[0] if isinstance(batch, list | tuple) else batch
-        return self._forecast(context, self.horizon)
+        if not isinstance(batch, list | tuple):
+            return self._forecast(batch, self.horizon)
+        covariates = batch[2] if len(batch) == 3 else None
+        return self._forecast(batch[0], self.horizon, covariates)
 
     def configure_optimizers(self) -> Any:
         optimizers = self.strategy.configure_optimizers(self)
@@ -414,8 +473,10 @@ class ForecastModule(pl.LightningModule):
 
     # -- forecasting ----------------------------------------------------------------------
 
-    def _forecast(self, context: Tensor, horizon: int) -> Tensor:
-        return rollout(self.network, context, horizon, ratio=0.0).predictions
+    def _forecast(
+        self, context: Tensor, horizon: int, covariates: Covariates | None = None
+    ) -> Tensor:
+        return rollout(self.network, context, horizon, ratio=0.0, covariates=covariates).predictions
 
     @contextmanager
     def _inference(self) -> Iterator[None]:
@@ -465,6 +526,7 @@ class ForecastModule(pl.LightningModule):
         feedback: str = "sample",
         seed: int | None = 0,
         progress: bool | None = None,
+        covariates: Any = None,
     ) -> np.ndarray:
         """Forecasts at many origins of one series, batched, without gradients.
 
@@ -484,6 +546,9 @@ class ForecastModule(pl.LightningModule):
             batch_size: origins per forward pass.
             progress: a progress bar over the origins; None shows it on a terminal when there
                 is more than one batch (long horizons).
+            covariates: the series' covariates (a ``SeriesCovariates``: past and future rows
+                aligned with ``values``, future rows reaching at least ``H`` past the last
+                origin), for a model fitted with covariates.
 
         Returns:
             ``(N, H, C)`` float32 predictions of ``values[t+1 : t+H+1]`` for each origin ``t``,
@@ -511,6 +576,7 @@ class ForecastModule(pl.LightningModule):
                 f"{context_length}, horizon {horizon}, mode {mode} on {len(values)} rows; "
                 f"got [{origins.min()}, {origins.max()}]"
             )
+        self._check_covariates(covariates, origins, horizon)
         if num_samples is not None:
             self._check_sampling(num_samples)
             rows = SAMPLED_ROWS_PER_PASS["cpu" if self.device.type == "cpu" else "other"]
@@ -529,6 +595,13 @@ class ForecastModule(pl.LightningModule):
                 chunk = origins[start : start + batch_size]
                 context = self._tensor(contexts[chunk - context_length + 1])  # (n, L, C)
                 targets = None if futures is None else self._tensor(futures[chunk + 1])  # (n, H, C)
+                extra = (
+                    {}
+                    if covariates is None
+                    else {"covariates": _window_covariates(
+                        covariates, chunk, context_length, horizon, self.device
+                    )}
+                )  # fmt: skip
                 if num_samples is not None:
                     paths = sample_paths(
                         self.network,
@@ -538,14 +611,16 @@ class ForecastModule(pl.LightningModule):
                         feedback=feedback,
                         targets=targets,
                         ratio=0.0 if targets is None else 1.0,
+                        **extra,
                     )
                     chunks.append(paths.predictions)  # (n, S, H, C)
                 elif targets is None:
-                    chunks.append(self._forecast(context, horizon))
+                    chunks.append(self._forecast(context, horizon, extra.get("covariates")))
                 else:
                     chunks.append(
-                        rollout(self.network, context, horizon, targets=targets, ratio=1.0)
-                        .predictions
+                        rollout(
+                            self.network, context, horizon, targets=targets, ratio=1.0, **extra
+                        ).predictions
                     )
                 bar.update(len(chunk))
         if not chunks:
@@ -563,6 +638,7 @@ class ForecastModule(pl.LightningModule):
         quantiles: Sequence[float],
         num_samples: int = 200,
         seed: int | None = 0,
+        covariates: Any = None,
     ) -> dict[float, np.ndarray]:
         """Forecast quantiles ``level -> (N, H, C)`` from ``num_samples`` sampled paths per origin.
 
@@ -579,10 +655,31 @@ class ForecastModule(pl.LightningModule):
         levels = check_quantiles(quantiles)
         paths = self.predict_origins(
             values, origins, context_length=context_length, horizon=horizon,
-            num_samples=num_samples, seed=seed,
+            num_samples=num_samples, seed=seed, covariates=covariates,
         )  # fmt: skip
         values_at = np.quantile(paths, levels, axis=1)  # (Q, N, H, C)
         return {level: values_at[i].astype(np.float32) for i, level in enumerate(levels)}
+
+    def _check_covariates(self, covariates: Any, origins: np.ndarray, horizon: int) -> None:
+        """A model fitted with covariates needs them, and the future ones for every step."""
+        if not self.channels.has_covariates:
+            if covariates is not None:
+                raise DataError(
+                    f"model '{self.name}' was fitted without covariates; leave them out"
+                )
+            return
+        if covariates is None:
+            raise DataError(
+                f"model '{self.name}' was fitted with covariates "
+                f"({self.channels.counts()}); pass the series' covariates"
+            )
+        future = getattr(covariates, "future", None)
+        if future is not None and len(origins) and origins.max() + horizon >= len(future):
+            raise DataError(
+                f"model '{self.name}' needs future covariates {horizon} steps past origin row "
+                f"{int(origins.max())}, the data has them up to row {len(future) - 1}; "
+                "give the future covariates of the forecast dates"
+            )
 
     def _check_sampling(self, num_samples: int) -> None:
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:

@@ -19,7 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, unknown_name
+from forecastab.models.direct import HorizonCovariates, add_future_term
 from forecastab.models.normalization import check_normalization
+from forecastab.teacher_forcing.covariates import Channels
 
 VARIANTS = ("nlinear", "dlinear")
 
@@ -84,6 +86,10 @@ class LinearNetwork(nn.Module):
         context_length: ``L``, the input length of the layer.
         horizon: ``H``, the output length of the layer.
         n_targets: ``C``, target columns (the layer is shared across them).
+        channels: covariate channels besides the targets (None: targets only). The context's
+            covariate rows enter through one more linear layer (flattened context covariates
+            to ``H x C``), the horizon's future covariates through a causal
+            :class:`~forecastab.models.direct.HorizonCovariates` term.
 
     Raises:
         ConfigError: a moving-average kernel longer than the context.
@@ -97,7 +103,13 @@ class LinearNetwork(nn.Module):
     autoregressive = False
 
     def __init__(
-        self, config: LinearConfig, *, context_length: int, horizon: int, n_targets: int
+        self,
+        config: LinearConfig,
+        *,
+        context_length: int,
+        horizon: int,
+        n_targets: int,
+        channels: Channels | None = None,
     ) -> None:
         super().__init__()
         if config.variant == "dlinear" and config.kernel_size > context_length:
@@ -113,9 +125,30 @@ class LinearNetwork(nn.Module):
         else:
             self.seasonal = nn.Linear(context_length, horizon)
             self.trend = nn.Linear(context_length, horizon)
+        self.channels = channels or Channels(n_targets=n_targets)
+        extra = self.channels.context_width - n_targets
+        self.context_term = (
+            nn.Linear(context_length * extra, horizon * n_targets) if extra else None
+        )
+        self.future_term = (
+            HorizonCovariates(
+                horizon=horizon, n_future=self.channels.n_future, n_outputs=n_targets
+            )
+            if self.channels.n_future
+            else None
+        )
 
-    def forward(self, context: Tensor) -> Tensor:
-        """Forecast ``(B, H, C)`` from the context ``(B, L, C)``."""
+    def forward(self, context: Tensor, future: Tensor | None = None) -> Tensor:
+        """Forecast ``(B, H, C)`` from the context ``(B, L, C)`` (rows with covariates after
+        the ``C`` target channels) and the horizon's future covariates ``(B, H, Kf)``."""
+        covariates = context[..., self.n_targets :]  # (B, L, K)
+        output = self._targets_only(context[..., : self.n_targets])  # (B, H, C)
+        if self.context_term is not None:
+            flat = self.context_term(covariates.flatten(1))  # (B, H*C)
+            output = output + flat.unflatten(1, (self.horizon, self.n_targets))  # (B, H, C)
+        return add_future_term(output, self.future_term, future)
+
+    def _targets_only(self, context: Tensor) -> Tensor:
         if self.config.variant == "nlinear":
             last = context[:, -1:]  # (B, 1, C)
             change = (context - last).transpose(1, 2)  # (B, C, L)

@@ -111,6 +111,7 @@ class NormalizedNetwork(nn.Module):
         if normalization == "none":
             raise ConfigError("NormalizedNetwork needs normalization 'last' or 'revin'")
         self.inner = network
+        self.n_targets = n_targets
         self.normalization = normalization
         self.autoregressive = bool(getattr(network, "autoregressive", True))
         self.affine_weight: nn.Parameter | None = None
@@ -122,7 +123,9 @@ class NormalizedNetwork(nn.Module):
     # -- the statistics and the two maps --------------------------------------------------
 
     def statistics(self, context: Tensor) -> WindowStatistics:
-        """Location and scale ``(B, 1, C)`` of each window, from its context ``(B, L, C)``."""
+        """Location and scale ``(B, 1, C)`` of each window, from its context ``(B, L, C)``
+        (only the ``C`` target channels of context rows that carry covariates)."""
+        context = context[..., : self.n_targets]  # (B, L, C)
         if self.normalization == "last":
             location = context[:, -1:]  # (B, 1, C)
             return WindowStatistics(location, torch.ones_like(location))
@@ -131,7 +134,13 @@ class NormalizedNetwork(nn.Module):
         return WindowStatistics(location, torch.sqrt(variance + REVIN_EPSILON))
 
     def normalize(self, values: Tensor, statistics: WindowStatistics) -> Tensor:
-        """Map ``(B, T, C)`` or ``(B, C)`` values of a window into its normalized units."""
+        """Map ``(B, T, C)`` or ``(B, C)`` values of a window into its normalized units.
+
+        Rows wider than ``C`` carry covariates after the targets: those pass unchanged.
+        """
+        if values.shape[-1] > self.n_targets:
+            targets = self.normalize(values[..., : self.n_targets], statistics)
+            return torch.cat([targets, values[..., self.n_targets :]], dim=-1)
         location, scale = _aligned(values, statistics)
         normalized = (values - location) / scale
         if self.affine_weight is not None:
@@ -167,10 +176,13 @@ class NormalizedNetwork(nn.Module):
 
     # -- the network's operations, normalized ---------------------------------------------
 
-    def forward(self, context: Tensor) -> Tensor:
-        """A direct network's forecast ``(B, H, C)`` from the context ``(B, L, C)``."""
+    def forward(self, context: Tensor, future: Tensor | None = None) -> Tensor:
+        """A direct network's forecast ``(B, H, C)`` from the context ``(B, L, C)`` and the
+        horizon's future covariates ``(B, H, Kf)`` (None without covariates)."""
         statistics = self.statistics(context)
-        return self.restore(self.inner(self.normalize(context, statistics)), statistics)
+        normalized = self.normalize(context, statistics)
+        output = self.inner(normalized) if future is None else self.inner(normalized, future)
+        return self.restore(output, statistics)
 
     def encode(self, context: Tensor) -> NormalizedState:
         """Encode the normalized context; the state remembers the window's statistics."""
@@ -195,14 +207,21 @@ class NormalizedNetwork(nn.Module):
         return self.inner.hidden(state.inner)
 
     def teacher_forced(
-        self, context: Tensor, targets: Tensor, *, return_hidden: bool = False
+        self,
+        context: Tensor,
+        targets: Tensor,
+        *,
+        return_hidden: bool = False,
+        inputs: Tensor | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
         """The parallel teacher-forced pass on normalized context and targets, restored."""
         statistics = self.statistics(context)
+        extra = {} if inputs is None else {"inputs": self.normalize(inputs, statistics)}
         result = self.inner.teacher_forced(
             self.normalize(context, statistics),
             self.normalize(targets, statistics),
             return_hidden=return_hidden,
+            **extra,
         )
         if return_hidden:
             predictions, hidden = result

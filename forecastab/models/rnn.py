@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from forecastab.errors import ConfigError, unknown_name
 from forecastab.models.distributions import Distribution, check_distribution, output_head
 from forecastab.models.normalization import check_normalization
+from forecastab.teacher_forcing.covariates import Channels
 
 CELLS = ("gru", "lstm")
 
@@ -96,7 +97,10 @@ class RNNNetwork(nn.Module):
 
     Args:
         config: the architecture.
-        n_targets: ``C``, the number of target columns (input and output width).
+        n_targets: ``C``, the number of target columns (the output width).
+        channels: the covariate channels it reads besides the targets (None: targets only):
+            the encoder reads context rows of ``channels.context_width``, the decoder inputs
+            of ``channels.decoder_width`` (see :mod:`forecastab.teacher_forcing.covariates`).
 
     >>> net = RNNNetwork(RNNConfig(cell="lstm", hidden_size=8), n_targets=2)
     >>> context, targets = torch.zeros(3, 12, 2), torch.zeros(3, 5, 2)
@@ -106,18 +110,24 @@ class RNNNetwork(nn.Module):
 
     autoregressive = True
 
-    def __init__(self, config: RNNConfig, *, n_targets: int) -> None:
+    def __init__(
+        self, config: RNNConfig, *, n_targets: int, channels: Channels | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         self.n_targets = n_targets
+        self.channels = channels or Channels(n_targets=n_targets)
         sizes = dict(
-            input_size=n_targets,
             hidden_size=config.hidden_size,
             num_layers=config.num_layers,
             dropout=config.dropout,
         )
-        self.encoder = recurrent_layers(config.cell, **sizes)
-        self.decoder = recurrent_layers(config.cell, **sizes)
+        self.encoder = recurrent_layers(
+            config.cell, input_size=self.channels.context_width, **sizes
+        )
+        self.decoder = recurrent_layers(
+            config.cell, input_size=self.channels.decoder_width, **sizes
+        )
         self.dropout = nn.Dropout(config.dropout)
         # (B, C) point forecasts, or (B, C, P) distribution parameters
         self.head = output_head(config.hidden_size, n_targets, config.distribution)
@@ -154,19 +164,27 @@ class RNNNetwork(nn.Module):
         return h[-1]
 
     def teacher_forced(
-        self, context: Tensor, targets: Tensor, *, return_hidden: bool = False
+        self,
+        context: Tensor,
+        targets: Tensor,
+        *,
+        return_hidden: bool = False,
+        inputs: Tensor | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
         """All ``H`` one-step-ahead predictions ``(B, H, C)`` in one pass, fed the true values.
 
         A probabilistic network returns distribution parameters ``(B, H, C, P)``.
 
         Args:
-            context: ``(B, L, C)`` the observed past.
+            context: ``(B, L, C)`` the observed past (context rows with covariates).
             targets: ``(B, H, C)``; ``targets[:, h]`` is the input of step ``h + 1`` (the last
                 row is never an input).
             return_hidden: also return the top decoder hidden states ``(B, H, D)``.
+            inputs: the decoder inputs ``(B, H, C+Kf+S)`` when the network reads covariates
+                (built by the rollout); None shifts the targets behind the last context value.
         """
-        inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
+        if inputs is None:
+            inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
         output, _ = self.decoder(inputs, self.encode(context))  # (B, H, D)
         predictions = self.head(self.dropout(output))  # (B, H, C) or (B, H, C, P)
         return (predictions, output) if return_hidden else predictions

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from forecastab.errors import ConfigError
 from forecastab.models.distributions import Distribution, check_distribution, output_head
 from forecastab.models.normalization import check_normalization
+from forecastab.teacher_forcing.covariates import Channels
 
 KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
@@ -147,6 +148,10 @@ class TransformerNetwork(nn.Module):
         n_targets: ``C``, the number of target columns (input and output width).
         max_length: positions the network can read (context plus horizon); overridden by
             ``config.max_length`` when that is set.
+        channels: the covariate channels it reads besides the targets (None: targets only).
+            The context prefix (every context row but the last) is embedded from rows of
+            ``channels.context_width``, every later position (the decoder inputs, the first of
+            them the last context value) from ``channels.decoder_width``.
 
     >>> net = TransformerNetwork(TransformerConfig(d_model=8, nhead=2), n_targets=1, max_length=20)
     >>> context, targets = torch.zeros(3, 12, 1), torch.zeros(3, 5, 1)
@@ -156,12 +161,26 @@ class TransformerNetwork(nn.Module):
 
     autoregressive = True
 
-    def __init__(self, config: TransformerConfig, *, n_targets: int, max_length: int) -> None:
+    def __init__(
+        self,
+        config: TransformerConfig,
+        *,
+        n_targets: int,
+        max_length: int,
+        channels: Channels | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.n_targets = n_targets
+        self.channels = channels or Channels(n_targets=n_targets)
         self.max_length = config.max_length or max_length
-        self.embed = nn.Linear(n_targets, config.d_model)
+        self.embed = nn.Linear(self.channels.decoder_width, config.d_model)
+        # without covariates context rows and decoder inputs are alike: one embedding
+        self.embed_context = (
+            nn.Linear(self.channels.context_width, config.d_model)
+            if self.channels.has_covariates
+            else None
+        )
         self.position = nn.Embedding(self.max_length, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
@@ -175,17 +194,27 @@ class TransformerNetwork(nn.Module):
         return getattr(self.head, "distribution", None)
 
     def _layers(
-        self, x: Tensor, cache: list[KeyValue] | None, start: int
+        self, x: Tensor, cache: list[KeyValue] | None, start: int, *, prefix: Tensor | None = None
     ) -> tuple[Tensor, list[KeyValue]]:
-        """Positions ``start .. start+T-1`` ``(B, T, C)`` -> top hidden ``(B, T, D)``, new cache."""
-        stop = start + x.shape[1]
+        """Positions ``start .. start+T-1`` ``(B, T, C)`` -> top hidden ``(B, T, D)``, new cache.
+
+        ``prefix`` ``(B, P, C+Kp+Kf+S)``: context rows placed before ``x`` (embedded with the
+        context embedding), so that one pass covers the context prefix and decoder inputs.
+        """
+        if prefix is None:
+            embedded = self.embed(x)  # (B, T, D)
+        elif self.embed_context is None:
+            embedded = self.embed(torch.cat([prefix, x], dim=1))  # (B, P+T, D)
+        else:
+            embedded = torch.cat([self.embed_context(prefix), self.embed(x)], dim=1)  # (B, P+T, D)
+        stop = start + embedded.shape[1]
         if stop > self.max_length:
             raise ConfigError(
                 f"sequence of {stop} positions exceeds the transformer's max_length "
                 f"{self.max_length}; build it with a larger TransformerConfig.max_length"
             )
         positions = torch.arange(start, stop, device=x.device)
-        h = self.dropout(self.embed(x) + self.position(positions))  # (B, T, D)
+        h = self.dropout(embedded + self.position(positions))  # (B, T, D)
         new_cache = []
         for i, block in enumerate(self.blocks):
             h, layer_cache = block(h, None if cache is None else cache[i])
@@ -206,7 +235,7 @@ class TransformerNetwork(nn.Module):
         prefix = context[:, :-1]  # (B, L-1, C)
         if prefix.shape[1] == 0:
             return TransformerState(cache=None, length=0)
-        _, cache = self._layers(prefix, None, 0)
+        _, cache = self._layers(prefix[:, :0, : self.channels.decoder_width], None, 0, prefix=prefix)
         return TransformerState(cache=cache, length=prefix.shape[1])
 
     @staticmethod
@@ -238,18 +267,26 @@ class TransformerNetwork(nn.Module):
         return state.last_hidden
 
     def teacher_forced(
-        self, context: Tensor, targets: Tensor, *, return_hidden: bool = False
+        self,
+        context: Tensor,
+        targets: Tensor,
+        *,
+        return_hidden: bool = False,
+        inputs: Tensor | None = None,
     ) -> Tensor | tuple[Tensor, Tensor]:
         """All ``H`` one-step-ahead predictions ``(B, H, C)`` in one causal pass.
 
         Args:
-            context: ``(B, L, C)`` the observed past.
+            context: ``(B, L, C)`` the observed past (context rows with covariates).
             targets: ``(B, H, C)``; ``targets[:, h]`` is the input of step ``h + 1`` (the last
                 row is never an input).
             return_hidden: also return the top hidden states ``(B, H, D)``.
+            inputs: the decoder inputs ``(B, H, C+Kf+S)`` when the network reads covariates;
+                None shifts the targets behind the last context value.
         """
-        sequence = torch.cat([context, targets[:, :-1]], dim=1)  # (B, L+H-1, C)
-        hidden, _ = self._layers(sequence, None, 0)
+        if inputs is None:
+            inputs = torch.cat([context[:, -1:], targets[:, :-1]], dim=1)  # (B, H, C)
+        hidden, _ = self._layers(inputs, None, 0, prefix=context[:, :-1])  # (B, L+H-1, D)
         hidden = hidden[:, context.shape[1] - 1 :]  # (B, H, D)
         predictions = self.head(hidden)  # (B, H, C) or (B, H, C, P)
         return (predictions, hidden) if return_hidden else predictions

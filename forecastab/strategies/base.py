@@ -18,10 +18,8 @@ from pytorch_lightning.callbacks import Callback
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
+from forecastab.teacher_forcing.covariates import Batch, Covariates, split_batch
 from forecastab.teacher_forcing.rollout import rollout
-
-Batch = tuple[Tensor, Tensor]
-"""``(context (B, L, C), targets (B, H, C))`` as the window data module yields them."""
 
 
 class Strategy(nn.Module):
@@ -121,10 +119,11 @@ class Strategy(nn.Module):
     @staticmethod
     def teacher_forced_loss(module: Any, batch: Batch) -> Tensor:
         """MSE of the teacher-forced rollout: every input is the true previous value."""
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         out = rollout(
-            module.network, context, module.horizon, targets=targets, ratio=1.0
-        )
+            module.network, context, module.horizon, targets=targets, ratio=1.0,
+            covariates=covariates,
+        )  # fmt: skip
         return module.loss(out, targets)
 
     @staticmethod
@@ -146,7 +145,15 @@ def decoder_width(module: Any) -> int:
     try:
         with torch.no_grad():
             context = torch.zeros(1, 1, module.n_targets)
-            hidden = rollout(network, context, 1, return_hidden=True).hidden
+            channels = getattr(module, "channels", None)
+            covariates = (
+                Covariates.zeros(channels, batch_size=1, rows=2)
+                if channels is not None and channels.has_covariates
+                else None
+            )
+            hidden = rollout(
+                network, context, 1, return_hidden=True, covariates=covariates
+            ).hidden
     finally:
         network.train(was_training)
     if hidden is None:

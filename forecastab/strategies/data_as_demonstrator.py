@@ -34,7 +34,8 @@ import torch
 from torch import Tensor
 
 from forecastab.errors import ConfigError
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, split_batch
+from forecastab.teacher_forcing.covariates import Covariates, concat_covariates
 from forecastab.teacher_forcing.rollout import rollout
 
 
@@ -99,6 +100,7 @@ class DataAsDemonstrator(Strategy):
         self.contexts: Tensor | None = None
         self.inputs: Tensor | None = None
         self.targets: Tensor | None = None
+        self.covariates: Covariates | None = None  # of each demonstration, with covariates
         self.kept = 0
         self.dropped = 0
 
@@ -128,14 +130,20 @@ class DataAsDemonstrator(Strategy):
             module: the forecaster.
             batches: an iterable of ``(context, targets)`` batches (all training windows).
         """
-        contexts, inputs, targets = [], [], []
+        contexts, inputs, targets, covariates = [], [], [], []
         was_training = module.network.training
         module.network.eval()
         try:
             with torch.no_grad():
-                for context, target in batches:
+                for batch in batches:
+                    context, target, window = split_batch(batch)
                     context = context.to(module.device)
-                    own = rollout(module.network, context, module.horizon).predictions
+                    window = None if window is None else window.to(module.device)
+                    own = rollout(
+                        module.network, context, module.horizon, covariates=window
+                    ).predictions
+                    if window is not None:
+                        covariates.append(window.to("cpu"))
                     contexts.append(context.cpu())
                     inputs.append(own.cpu())  # (B, H, C) detached: no gradient was recorded
                     targets.append(target.cpu())
@@ -150,21 +158,29 @@ class DataAsDemonstrator(Strategy):
         self.kept += int(keep.sum())
         self.dropped += int((~keep).sum())
         new = (context[keep], own[keep], truth[keep])
+        kept_covariates = (
+            concat_covariates(covariates).map(lambda part: part[keep]) if covariates else None
+        )
         if self.inputs is None:
             self.contexts, self.inputs, self.targets = new
+            self.covariates = kept_covariates
         else:
             self.contexts = torch.cat([self.contexts, new[0]])
             self.inputs = torch.cat([self.inputs, new[1]])
             self.targets = torch.cat([self.targets, new[2]])
+            if kept_covariates is not None and self.covariates is not None:
+                self.covariates = concat_covariates([self.covariates, kept_covariates])
         if self.config.capacity is not None and self.size > self.config.capacity:
             start = self.size - self.config.capacity
             self.contexts = self.contexts[start:]
             self.inputs = self.inputs[start:]
             self.targets = self.targets[start:]
+            if self.covariates is not None:
+                self.covariates = self.covariates.map(lambda part: part[start:])
         module.log("dad_demonstrations", float(self.size), on_step=False, on_epoch=True)
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         fed, truth, encoded = targets, targets, context
         if self.size:
             count = max(1, round(self.config.demonstrations_per_batch * len(context)))
@@ -172,11 +188,15 @@ class DataAsDemonstrator(Strategy):
             encoded = torch.cat([context, self.contexts[pick].to(context)])  # (B + n, L, C)
             fed = torch.cat([targets, self.inputs[pick].to(targets)])  # (B + n, H, C)
             truth = torch.cat([targets, self.targets[pick].to(targets)])  # (B + n, H, C)
+            if covariates is not None and self.covariates is not None:
+                picked = self.covariates.map(lambda part: part[pick].to(context.device))
+                covariates = concat_covariates([covariates, picked])
         # The rollout feeds `fed` as the decoder's inputs: the truth for the original windows,
         # the model's own earlier predictions for the demonstrations; the loss is against truth.
         out = rollout(
-            module.network, encoded, module.horizon, targets=fed, ratio=1.0
-        )
+            module.network, encoded, module.horizon, targets=fed, ratio=1.0,
+            covariates=covariates,
+        )  # fmt: skip
         loss = module.loss(out, truth)
         self.log_train_loss(module, loss, len(context))
         return loss
@@ -186,6 +206,9 @@ class DataAsDemonstrator(Strategy):
             "contexts": self.contexts,
             "inputs": self.inputs,
             "targets": self.targets,
+            "covariates": None
+            if self.covariates is None
+            else [self.covariates.past, self.covariates.future, self.covariates.static],
             "kept": self.kept,
             "dropped": self.dropped,
         }
@@ -194,5 +217,8 @@ class DataAsDemonstrator(Strategy):
         self.contexts = state.get("contexts")
         self.inputs = state.get("inputs")
         self.targets = state.get("targets")
+        parts = state.get("covariates")
+        self.covariates = None if parts is None else Covariates(*parts)
         self.kept = int(state.get("kept", 0))
         self.dropped = int(state.get("dropped", 0))
+

@@ -33,7 +33,7 @@ from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
 from forecastab.errors import ConfigError
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, split_batch
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
 from forecastab.teacher_forcing.rollout import rollout
 from forecastab.teacher_forcing.schedules import schedule_from_spec
@@ -116,9 +116,9 @@ class GeneralizedTeacherForcing(Strategy):
         return float(alpha)
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         if self.config.alpha == ADAPTIVE and module.global_step % self.config.update_every == 0:
-            self._update_alpha(module, context)
+            self._update_alpha(module, context, covariates)
         alpha = self.alpha(module)
 
         def mix(prediction: Tensor, truth: Tensor | None, step: int) -> Tensor:
@@ -126,15 +126,16 @@ class GeneralizedTeacherForcing(Strategy):
 
         # ratio 0: every coin picks the model's own value, which the feed hook then mixes.
         out = rollout(
-            module.network, context, module.horizon, targets=targets, ratio=0.0, feed=mix
-        )
+            module.network, context, module.horizon, targets=targets, ratio=0.0, feed=mix,
+            covariates=covariates,
+        )  # fmt: skip
         loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))
         module.log("gtf_alpha", alpha, on_step=True, on_epoch=True, batch_size=len(context))
         return loss
 
-    def _update_alpha(self, module: Any, context: Tensor) -> None:
-        growth = jacobian_growth(module.network, context, module.horizon)
+    def _update_alpha(self, module: Any, context: Tensor, covariates: Any = None) -> None:
+        growth = jacobian_growth(module.network, context, module.horizon, covariates=covariates)
         if growth is None:
             return
         estimate = max(0.0, 1.0 - 1.0 / growth) if growth > 0 else 0.0
@@ -151,7 +152,9 @@ class GeneralizedTeacherForcing(Strategy):
         self.adaptive_alpha = state.get("adaptive_alpha")
 
 
-def jacobian_growth(network: Any, context: Tensor, horizon: int) -> float | None:
+def jacobian_growth(
+    network: Any, context: Tensor, horizon: int, *, covariates: Any = None
+) -> float | None:
     """Per-step growth ``G`` of the free-running rollout's Jacobian product ``d y_H / d x_1``.
 
     ``G = ||d y_H / d x_1||_2 ** (1 / (H - 1))`` per window (spectral norm of the ``C x C``
@@ -162,6 +165,7 @@ def jacobian_growth(network: Any, context: Tensor, horizon: int) -> float | None
         network: an autoregressive network.
         context: ``(B, L, C)`` contexts.
         horizon: ``H``.
+        covariates: the windows' covariates, for a network that reads them.
     """
     if horizon < 2:
         return None
@@ -175,9 +179,9 @@ def jacobian_growth(network: Any, context: Tensor, horizon: int) -> float | None
         return prediction
 
     with torch.enable_grad():
-        last = rollout(network, context.detach(), horizon, feed=leaf_at_first_step).predictions[
-            :, -1
-        ]  # (B, C)
+        last = rollout(
+            network, context.detach(), horizon, feed=leaf_at_first_step, covariates=covariates
+        ).predictions[:, -1]  # (B, C)
         rows = [
             torch.autograd.grad(last[:, c].sum(), first[0], retain_graph=c + 1 < last.shape[1])[0]
             for c in range(last.shape[1])

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 
 from forecastab.errors import ConfigError, unknown_name
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, split_batch
 from forecastab.teacher_forcing.rollout import rollout
 
 WEIGHTS = ("uniform", "exponential")
@@ -117,15 +117,17 @@ class MultiStep(Strategy):
         # imported here: forecastab.models imports the strategies
         from forecastab.models.distributions import per_step_loss
 
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         k = self.config.pushforward
         if k:
             with torch.no_grad():
-                pushed = rollout(module.network, context, k).predictions  # (B, k, C)
+                pushed = rollout(module.network, context, k, covariates=covariates).predictions
             # the model's own (gradient-free) forecasts become the newest values of its window
             context = torch.cat([context, pushed], dim=1)[:, -context.shape[1] :]  # (B, L, C)
             targets = targets[:, k:]  # (B, H - k, C)
-        out = rollout(module.network, context, targets.shape[1])  # free running, with gradient
+            covariates = None if covariates is None else covariates.shifted(k)
+        # free running, with gradient
+        out = rollout(module.network, context, targets.shape[1], covariates=covariates)
         per_step = per_step_loss(module.network, out, targets)  # (H - k,)
         loss = (self.step_weights(len(per_step)).to(per_step) * per_step).sum()
         self.log_train_loss(module, loss, len(context))

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from forecastab.errors import ConfigError
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, split_batch
 from forecastab.teacher_forcing.rollout import rollout
 from forecastab.teacher_forcing.schedules import schedule_from_spec
 
@@ -80,7 +80,7 @@ class NoiseInjection(Strategy):
         return float(self.config.std) * schedule(self.progress(module, schedule.unit))
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         std = self.current_std(module)
         inputs, encoded = targets, context
         if std > 0:
@@ -89,8 +89,9 @@ class NoiseInjection(Strategy):
                 encoded = context + std * torch.randn_like(context)  # (B, L, C)
         # The corrupted values are what the rollout feeds; the loss compares with the clean truth.
         out = rollout(
-            module.network, encoded, module.horizon, targets=inputs, ratio=1.0
-        )
+            module.network, encoded, module.horizon, targets=inputs, ratio=1.0,
+            covariates=covariates,
+        )  # fmt: skip
         loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))
         if self.config.schedule is not None:

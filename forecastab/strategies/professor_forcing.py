@@ -46,7 +46,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
-from forecastab.strategies.base import Batch, Strategy, decoder_width, detached_feed
+from forecastab.strategies.base import (
+    Batch,
+    Strategy,
+    decoder_width,
+    detached_feed,
+    split_batch,
+)
 from forecastab.teacher_forcing.rollout import rollout
 
 
@@ -185,7 +191,7 @@ class ProfessorForcing(Strategy):
 
     def behaviours(self, module: Any, batch: Batch) -> Behaviours:
         """Teacher-forced and free-running behaviour from the same context (same encoder state)."""
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         forced = rollout(
             module.network,
             context,
@@ -193,11 +199,13 @@ class ProfessorForcing(Strategy):
             targets=targets,
             ratio=1.0,
             return_hidden=True,
+            covariates=covariates,
         )
         feed = detached_feed if self.config.detach else None
         free = rollout(
-            module.network, context, module.horizon, ratio=0.0, return_hidden=True, feed=feed
-        )
+            module.network, context, module.horizon, ratio=0.0, return_hidden=True, feed=feed,
+            covariates=covariates,
+        )  # fmt: skip
         return Behaviours(
             teacher_forced=torch.cat([forced.hidden, forced.predictions], dim=-1),  # (B, H, D+C)
             free_running=torch.cat([free.hidden, free.predictions], dim=-1),  # (B, H, D+C)
@@ -232,7 +240,7 @@ class ProfessorForcing(Strategy):
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> None:
         forecaster_optimizer, discriminator_optimizer = module.optimizers()
-        context, targets = batch
+        context, targets, _ = split_batch(batch)
         behaviours = self.behaviours(module, batch)
 
         discriminator_loss, accuracy = self.discriminator_loss(behaviours)

@@ -52,7 +52,7 @@ from torch import Tensor
 from forecastab.errors import ConfigError, unknown_name
 from forecastab.evaluation.metrics import get_metric
 from forecastab.registry import build_config
-from forecastab.strategies.base import Batch, Strategy
+from forecastab.strategies.base import Batch, Strategy, split_batch
 from forecastab.teacher_forcing.rollout import rollout
 from forecastab.teacher_forcing.sampled import sample_paths
 
@@ -227,7 +227,7 @@ class Reinforce(Strategy):
             module.log("reinforce_delta", delta, on_step=False, on_epoch=True)
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         network, horizon = module.network, module.horizon
         distribution = network.distribution
         prefix = horizon - self.delta_at(self.progress(module, "epoch"))
@@ -237,14 +237,15 @@ class Reinforce(Strategy):
             return truth if step < prefix and truth is not None else value.detach()
 
         paths = sample_paths(
-            network, context, horizon, num_samples=self.config.samples, targets=targets, feed=feed
-        )
+            network, context, horizon, num_samples=self.config.samples, targets=targets, feed=feed,
+            covariates=covariates,
+        )  # fmt: skip
         draws = paths.predictions[:, :, prefix:].detach()  # (B, K, delta, C)
         log_prob = distribution.log_prob(paths.params[:, :, prefix:], draws)  # (B, K, delta, C)
         with torch.no_grad():
             truth = targets[:, prefix:]  # (B, delta, C)
             reward = self._reward(module, context, draws, truth)  # (B, K)
-            greedy = self._greedy(module, context, targets, feed)[:, None, prefix:]  # (B, 1, d, C)
+            greedy = self._greedy(module, context, targets, feed, covariates)[:, None, prefix:]  # (B, 1, d, C)
             baseline = self._reward(module, context, greedy, truth)  # (B, 1)
         advantage = reward - baseline  # (B, K)
         loss = -(advantage * log_prob.sum(dim=(2, 3))).mean()
@@ -275,12 +276,17 @@ class Reinforce(Strategy):
         return flat.unflatten(0, (len(paths), samples))  # (B, K)
 
     @staticmethod
-    def _greedy(module: Any, context: Tensor, targets: Tensor, feed: Any) -> Tensor:
+    def _greedy(
+        module: Any, context: Tensor, targets: Tensor, feed: Any, covariates: Any = None
+    ) -> Tensor:
         """``(B, H, C)`` the rollout feeding back the mean, as evaluated (dropout off)."""
         network = module.network
         was_training = network.training
         network.eval()
         try:
-            return rollout(network, context, module.horizon, targets=targets, feed=feed).predictions
+            return rollout(
+                network, context, module.horizon, targets=targets, feed=feed,
+                covariates=covariates,
+            ).predictions  # fmt: skip
         finally:
             network.train(was_training)

@@ -26,7 +26,7 @@ from pytorch_lightning.callbacks import Callback
 from torch import Tensor
 
 from forecastab.errors import ConfigError, unknown_name
-from forecastab.strategies.base import Batch, Strategy, detached_feed
+from forecastab.strategies.base import Batch, Strategy, detached_feed, split_batch
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
 from forecastab.teacher_forcing.coins import COIN_DRAWS, EpochCoins
 from forecastab.teacher_forcing.rollout import SAMPLING_MODES, rollout
@@ -92,7 +92,7 @@ class ScheduledSampling(Strategy):
         return [TeacherForcingScheduler(schedule_from_spec(self.config.teacher_forcing))]
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
-        context, targets = batch
+        context, targets, covariates = split_batch(batch)
         ratio = module.teacher_forcing_ratio
         # At ratio 1 nothing is fed back; leaving feed out keeps the fast parallel path.
         feed = detached_feed if self.config.detach and ratio < 1.0 else None
@@ -105,6 +105,7 @@ class ScheduledSampling(Strategy):
             sampling=self.config.sampling,
             feed=feed,
             coins=self._coins(module),
+            covariates=covariates,
         )
         loss = module.loss(out, targets)
         self.log_train_loss(module, loss, len(context))

@@ -26,6 +26,11 @@ forecasts (the mean), or the draws when ``draw`` is set.
 
 A direct (non-autoregressive) network has no loop: its rollout is ``net(context)`` with an
 all-False teacher mask.
+
+``covariates`` (:class:`~forecastab.teacher_forcing.covariates.Covariates`) adds covariate
+channels: the network encodes context rows ``[targets, past, future, static]`` and the input
+of every decoder step is ``(fed-back targets, that step's future covariates, static)``; only
+targets are ever fed back. The loop is the same loop.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, DataError, unknown_name
+from forecastab.teacher_forcing.covariates import Covariates
 
 SAMPLING_MODES = ("per_step", "per_sequence", "prefix", "two_pass")
 
@@ -84,6 +90,7 @@ def rollout(
     feedback: str = "sample",
     coins: Tensor | None = None,
     encoded: Any = None,
+    covariates: Covariates | None = None,
 ) -> Rollout:
     """Forecast ``horizon`` steps from ``context``, feeding back truth with probability ``ratio``.
 
@@ -116,6 +123,8 @@ def rollout(
             of ``context``, e.g. one encoding repeated for many sampled paths); None encodes
             ``context`` here. The sequential loop uses it; the parallel teacher-forced pass
             encodes for itself.
+        covariates: the windows' covariates (past over the context, future over context and
+            horizon, static), for a network built to read them; None: targets only.
 
     Returns:
         A :class:`Rollout` with predictions ``(B, H, C)``, teacher mask ``(B, H)`` and hidden
@@ -138,10 +147,16 @@ def rollout(
     distribution = getattr(net, "distribution", None)
     _check_draw(distribution, draw, feedback)
     batch_size = context.shape[0]
+    length = context.shape[1]
+    # context rows as the network reads them: targets, then any covariate channels
+    context_rows = context if covariates is None else covariates.context_inputs(context)
     if not getattr(net, "autoregressive", True):
         # A direct network emits all H steps at once: nothing is ever fed back.
         mask = torch.zeros(batch_size, horizon, dtype=torch.bool, device=context.device)
-        return _whole(distribution, net(context), mask, None, draw)
+        if covariates is None:
+            return _whole(distribution, net(context), mask, None, draw)
+        output = net(context_rows, covariates.horizon_future(length, horizon))
+        return _whole(distribution, output, mask, None, draw)
     if targets is not None:
         targets = targets.to(context.dtype)
     if coins is None:
@@ -151,21 +166,25 @@ def rollout(
         shared = coins.to(context.device) < ratio  # (H,) or (1,)
         mask = shared.expand(batch_size, horizon).contiguous()  # (B, H)
     if sampling == "two_pass":
-        return _two_pass(net, context, targets, mask, return_hidden, feed, draw)
+        return _two_pass(net, context, targets, mask, return_hidden, feed, draw, covariates)
     if ratio == 1.0 and feed is None:
         # Every input is the truth: one parallel pass computes the same thing as the loop.
+        extra = _decoder_inputs(context, targets, covariates)
         if return_hidden:
-            output, hidden = net.teacher_forced(context, targets, return_hidden=True)
+            output, hidden = net.teacher_forced(context_rows, targets, return_hidden=True, **extra)
             return _whole(distribution, output, mask, hidden, draw)
-        return _whole(distribution, net.teacher_forced(context, targets), mask, None, draw)
+        output = net.teacher_forced(context_rows, targets, **extra)
+        return _whole(distribution, output, mask, None, draw)
 
-    state = net.encode(context) if encoded is None else encoded
+    state = net.encode(context_rows) if encoded is None else encoded
     x = context[:, -1]  # (B, C) the decoder's first input is the last context value
     predictions: list[Tensor] = []
     params: list[Tensor] = []
     hidden: list[Tensor] = []
     for step in range(horizon):
-        output, state = net.step(x, state)
+        # the step's input: the fed-back targets and, with covariates, that step's future ones
+        x_in = x if covariates is None else covariates.step_input(x, step, length)
+        output, state = net.step(x_in, state)
         if distribution is None:
             y = fed = output  # (B, C)
         else:
@@ -209,6 +228,17 @@ def _whole(
     return Rollout(predictions=values, teacher_mask=mask, hidden=hidden, params=output)
 
 
+def _decoder_inputs(
+    context: Tensor, fed: Tensor, covariates: Covariates | None
+) -> dict[str, Tensor]:
+    """``{"inputs": (B, H, C+Kf+S)}`` for a teacher-forced pass fed ``fed`` ``(B, H, C)``, or
+    nothing without covariates (the network then shifts ``fed`` itself)."""
+    if covariates is None:
+        return {}
+    shifted = torch.cat([context[:, -1:], fed[:, :-1]], dim=1)  # (B, H, C)
+    return {"inputs": covariates.decoder_inputs(shifted, context.shape[1])}
+
+
 def _two_pass(
     net: nn.Module,
     context: Tensor,
@@ -217,12 +247,16 @@ def _two_pass(
     return_hidden: bool,
     feed: FeedHook | None,
     draw: bool,
+    covariates: Covariates | None = None,
 ) -> Rollout:
     """Two-pass scheduled sampling: both passes are the network's parallel teacher-forced path."""
     distribution = getattr(net, "distribution", None)
+    rows = context if covariates is None else covariates.context_inputs(context)
     with torch.no_grad():
         # Mihaylova & Martins (2019) do not backpropagate through the first pass.
-        first = net.teacher_forced(context, targets)  # (B, H, C) or (B, H, C, P)
+        first = net.teacher_forced(
+            rows, targets, **_decoder_inputs(context, targets, covariates)
+        )  # (B, H, C) or (B, H, C, P)
         if distribution is not None:
             first = distribution.point(first)  # (B, H, C)
     if feed is not None:
@@ -232,10 +266,11 @@ def _two_pass(
     # teacher_forced feeds targets[:, h] as the input of step h + 1, so mixing the targets per
     # position with the first-pass predictions mixes the decoder's inputs.
     mixed = torch.where(mask[:, :, None], targets, first)  # (B, H, C)
+    extra = _decoder_inputs(context, mixed, covariates)
     if return_hidden:
-        output, hidden = net.teacher_forced(context, mixed, return_hidden=True)
+        output, hidden = net.teacher_forced(rows, mixed, return_hidden=True, **extra)
         return _whole(distribution, output, mask, hidden, draw)
-    return _whole(distribution, net.teacher_forced(context, mixed), mask, None, draw)
+    return _whole(distribution, net.teacher_forced(rows, mixed, **extra), mask, None, draw)
 
 
 def _teacher_mask(

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError
+from forecastab.teacher_forcing.covariates import Covariates
 from forecastab.teacher_forcing.rollout import FeedHook, Rollout, rollout
 
 
@@ -46,6 +47,7 @@ def sample_paths(
     targets: Tensor | None = None,
     ratio: float = 0.0,
     feed: FeedHook | None = None,
+    covariates: Covariates | None = None,
 ) -> Rollout:
     """``num_samples`` sampled paths per context in one batched rollout over contexts x samples.
 
@@ -61,6 +63,7 @@ def sample_paths(
         ratio: the teacher forcing ratio (1 samples the one-step-ahead predictive of each step).
         feed: rewrites each fed-back value (see :func:`~forecastab.teacher_forcing.rollout`),
             e.g. to detach the draws (REINFORCE) or to feed a teacher-forced prefix.
+        covariates: the contexts' covariates (each repeated for its ``S`` paths).
 
     Returns:
         A :class:`Rollout` whose ``predictions`` are ``(B, S, H, C)`` paths and ``params``
@@ -80,12 +83,14 @@ def sample_paths(
     batch_size = context.shape[0]
     rows = context.repeat_interleave(num_samples, dim=0)  # (B*S, L, C)
     truth = None if targets is None else targets.repeat_interleave(num_samples, dim=0)
+    repeated = None if covariates is None else covariates.repeat_interleave(num_samples)
     encoded = None
     sequential = getattr(net, "autoregressive", True) and not (ratio == 1.0 and feed is None)
     if sequential and hasattr(net, "repeat_state"):
         # the S paths of a context share its encoding: encode B rows, not B*S (with dropout
         # on, they share its mask too)
-        encoded = net.repeat_state(net.encode(context), num_samples)
+        first = context if covariates is None else covariates.context_inputs(context)
+        encoded = net.repeat_state(net.encode(first), num_samples)
     with seeded(seed, context.device):
         out = rollout(
             net,
@@ -97,6 +102,7 @@ def sample_paths(
             feedback=feedback,
             feed=feed,
             encoded=encoded,
+            covariates=repeated,
         )
     paths = out.predictions.unflatten(0, (batch_size, num_samples))  # (B, S, H, C)
     params = out.params.unflatten(0, (batch_size, num_samples))  # (B, S, H, C, P)

@@ -1,0 +1,147 @@
+"""Evaluation of a panel: every series on its own origins, then aggregates fair across scales.
+
+Each series is evaluated exactly as a single series is (its own scaler, origins, training rows
+for MASE's seasonal-naive scale), so baselines run per series on the very same origins. The
+panel aggregate (``series == 'all'``) of a metric is, per step:
+
+- for ``nd`` and ``nrmse_deepar``, the metric over every origin of every series pooled, as
+  DeepAR reports them (series weigh by their magnitude);
+- for every other metric, the mean over series of the per-series values: each series counts
+  once, so scale-free metrics (``mase``, ``smape``, any metric with ``units: scaled``) are fair
+  across series of different scales.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecastab.evaluation.evaluate import INTERVAL_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate
+from forecastab.evaluation.metrics import get_metric
+
+POOLED_METRICS = frozenset({"nd", "nrmse_deepar"})
+"""Metrics whose panel aggregate pools every origin of every series (DeepAR's convention)."""
+
+PANEL = "all"
+"""The ``series`` value of the panel aggregate rows."""
+
+
+def series_columns(columns: list[str]) -> list[str]:
+    """A table's columns with ``series`` after ``dataset``.
+
+    >>> series_columns(["dataset", "model", "value"])
+    ['dataset', 'series', 'model', 'value']
+    """
+    return [columns[0], "series", *columns[1:]]
+
+
+def evaluate_panel(forecaster: Any, data: Any, options: dict[str, Any]) -> Evaluation:
+    """:func:`~forecastab.evaluation.evaluate` over every series of a panel data module.
+
+    Returns:
+        An :class:`Evaluation` whose ``table`` has a ``series`` column (the ids, and ``all``
+        for the aggregate) when the data has ids, whose ``per_series`` holds each series'
+        evaluation, and whose ``errors``/``predictions``/``targets`` concatenate the series.
+        Data without ids (one series with covariates) gives that series' evaluation as is.
+    """
+    per_series = {}
+    for name in data.series_ids:
+        series = data.series_data(name)
+        per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
+    if not data.has_ids:
+        return next(iter(per_series.values()))
+    evaluations = list(per_series.values())
+    first = evaluations[0]
+    aggregate = _aggregate(per_series)
+    table = pd.concat(
+        [e.table.assign(series=name) for name, e in per_series.items()]
+        + [aggregate],
+        ignore_index=True,
+    )[series_columns(TABLE_COLUMNS)]
+    intervals = pd.concat(
+        [e.intervals.assign(series=name) for name, e in per_series.items()]
+        + [_series_bootstrap(per_series, aggregate, options)],
+        ignore_index=True,
+    )[series_columns(INTERVAL_COLUMNS)]
+    modes = first.modes
+    diverged = tuple(m for m in modes if any(m in e.diverged_modes for e in evaluations))
+    return Evaluation(
+        table=table,
+        intervals=intervals,
+        errors={m: np.concatenate([e.errors[m] for e in evaluations]) for m in modes},
+        predictions={m: np.concatenate([e.predictions[m] for e in evaluations]) for m in modes},
+        targets=np.concatenate([e.targets for e in evaluations]),
+        origins=np.concatenate([e.origins for e in evaluations]),
+        diverged=bool(diverged),
+        diverged_modes=diverged,
+        units=first.units,
+        labels=first.labels,
+        skipped=first.skipped,
+        index=None,
+        target_columns=first.target_columns,
+        per_series=per_series,
+    )
+
+
+def _for_series(forecaster: Any, series: Any) -> Any:
+    """A baseline fitted on this series' training rows (a copy); a neural model as it is."""
+    if not getattr(forecaster, "is_baseline", False):
+        return forecaster
+    fitted = copy.deepcopy(forecaster)
+    fitted.fit(series)
+    return fitted
+
+
+def _series_bootstrap(
+    per_series: dict[str, Evaluation], aggregate: pd.DataFrame, options: dict[str, Any]
+) -> pd.DataFrame:
+    """Bands of the aggregate rows whose value is the series mean: the mean over series
+    resampled with replacement (``n_bootstrap`` times); none for the pooled metrics."""
+    n_bootstrap = int(options.get("n_bootstrap") or 0)
+    if not n_bootstrap or len(per_series) < 2:
+        return pd.DataFrame(columns=[*INTERVAL_COLUMNS, "series"])
+    confidence = float(options.get("confidence", 0.95))
+    rng = np.random.default_rng(options.get("seed", 0))
+    tables = pd.concat([e.table.assign(series=n) for n, e in per_series.items()])
+    keys = ["mode", "target", "metric"]
+    frames = []
+    count = len(per_series)
+    picks = rng.integers(count, size=(n_bootstrap, count))  # (R, S)
+    tail = (1 - confidence) / 2
+    label = f"{confidence:.0%} i.i.d. bootstrap over {count} series"
+    for (mode, target, metric), rows in aggregate.groupby(keys, sort=False):
+        if metric in POOLED_METRICS:
+            continue
+        part = tables[(tables["mode"] == mode) & (tables["target"] == target)]
+        matrix = part[part["metric"] == metric].pivot(index="series", columns="step", values="value")
+        values = matrix.to_numpy()  # (S, H)
+        means = values[picks].mean(axis=1)  # (R, H)
+        lower, upper = np.quantile(means, [tail, 1 - tail], axis=0)  # (H,) each
+        steps = matrix.columns.to_numpy()
+        bounds = pd.DataFrame({"step": steps, "lower": lower, "upper": upper})
+        frames.append(rows.merge(bounds, on="step").assign(band=label))
+    if not frames:
+        return pd.DataFrame(columns=[*INTERVAL_COLUMNS, "series"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _aggregate(per_series: dict[str, Evaluation]) -> pd.DataFrame:
+    """The ``series == 'all'`` rows: pooled for :data:`POOLED_METRICS`, else the series mean."""
+    tables = pd.concat([e.table for e in per_series.values()], ignore_index=True)
+    keys = ["dataset", "model", "strategy", "seed", "mode", "target", "metric", "step"]
+    mean = tables.groupby(keys, sort=False, dropna=False)["value"].mean().reset_index()
+    pooled = mean["metric"].isin(POOLED_METRICS)
+    if pooled.any():
+        evaluations = list(per_series.values())
+        columns = list(evaluations[0].target_columns)
+        for (mode, target, metric), rows in mean[pooled].groupby(["mode", "target", "metric"]):
+            column = columns.index(target) if target in columns else 0
+            part = slice(column, column + 1)
+            predictions = np.concatenate([e.predictions[mode][..., part] for e in evaluations])
+            targets = np.concatenate([e.targets[..., part] for e in evaluations])
+            per_step = get_metric(metric)(predictions, targets).per_step  # (H,)
+            mean.loc[rows.index, "value"] = per_step[rows["step"].to_numpy() - 1]
+    return mean.assign(series=PANEL)
