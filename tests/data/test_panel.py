@@ -142,7 +142,7 @@ def test_a_panel_of_one_still_offers_the_one_series_attributes() -> None:
     assert len(data.origins("test")) > 0
 
 
-EXCHANGE_RATE = Path("/work/shared/data/exchange_rate.csv")
+EXCHANGE_RATE = Path(__file__).resolve().parents[3] / "shared" / "data" / "exchange_rate.csv"  # beside the clone
 
 
 @pytest.mark.skipif(not EXCHANGE_RATE.exists(), reason="the shared exchange_rate.csv is absent")
