@@ -37,10 +37,13 @@ def level_arrays(data: Any, targets: np.ndarray, units: str) -> dict[str, np.nda
 
     Returns:
         ``train_range`` ``(2, C)`` (min, max), ``test_outside`` ``(C,)`` and
-        ``target_names`` ``(C,)``, ready for ``np.savez``.
+        ``target_names`` ``(C,)``, ready for ``np.savez``; empty for a panel of several series
+        (each has its own training range: the hint is not drawn for panels yet).
     """
     from forecastab.evaluation.evaluate import target_column_names
 
+    if not hasattr(data, "borders"):  # a panel's data module: borders per series
+        return {}
     start, stop = data.borders.train
     series = data.raw_values if units == "original" else data.values
     train = np.asarray(series[start:stop], dtype=np.float64)  # (T_train, C)

@@ -166,7 +166,8 @@ def _check_labels(path: Path, table: pd.DataFrame, fix: str) -> None:
             )
     if table.empty:
         return
-    series = [c for c in SORT_KEYS if c in table.columns and c != "step"]
+    keys = [SORT_KEYS[0], "series", *SORT_KEYS[1:]]  # a panel's rows differ by series too
+    series = [c for c in keys if c in table.columns and c != "step"]
     duplicated = table.duplicated([*series, "step"])
     if duplicated.any():
         row = int(duplicated.to_numpy().nonzero()[0][0])
