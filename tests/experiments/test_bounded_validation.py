@@ -214,29 +214,37 @@ def test_a_key_written_twice_beside_a_merge_is_still_refused(tmp_path: Path) -> 
         load_config(path)
 
 
+NETWORKS = [
+    {"type": "rnn", "cell": "gru", "hidden_size": 8},
+    {"type": "rnn", "cell": "lstm", "hidden_size": 6, "num_layers": 3},
+    {"type": "rnn", "hidden_size": 5, "distribution": "student_t"},
+    {"type": "rnn", "hidden_size": 4, "normalization": "revin", "revin_affine": True},
+    {"type": "direct", "cell": "lstm", "hidden_size": 7, "num_layers": 2},
+    {"type": "direct", "hidden_size": 4, "distribution": "gaussian"},
+    {"type": "transformer", "d_model": 8, "nhead": 2, "num_layers": 3, "dim_feedforward": 12},
+    {"type": "transformer", "d_model": 8, "nhead": 2, "max_length": 40},
+    {"type": "linear", "variant": "nlinear"},
+    {"type": "linear", "variant": "dlinear", "kernel_size": 5},
+]
+PROFESSOR_SPECS = [{"method": "professor_forcing"}, {"method": "professor_forcing",
+                                                     "professor_forcing": {"discriminator_hidden": 3}}]
+
+
 @pytest.mark.parametrize(
-    "options",
-    [
-        {"type": "rnn", "cell": "gru", "hidden_size": 8},
-        {"type": "rnn", "cell": "lstm", "hidden_size": 6, "num_layers": 3},
-        {"type": "rnn", "hidden_size": 5, "distribution": "student_t"},
-        {"type": "rnn", "hidden_size": 4, "normalization": "revin", "revin_affine": True},
-        {"type": "direct", "cell": "lstm", "hidden_size": 7, "num_layers": 2},
-        {"type": "direct", "hidden_size": 4, "distribution": "gaussian"},
-        {"type": "transformer", "d_model": 8, "nhead": 2, "num_layers": 3, "dim_feedforward": 12},
-        {"type": "transformer", "d_model": 8, "nhead": 2, "max_length": 40},
-        {"type": "linear", "variant": "nlinear"},
-        {"type": "linear", "variant": "dlinear", "kernel_size": 5},
+    ("options", "strategy"),
+    [(options, None) for options in NETWORKS]
+    + [  # professor forcing needs an autoregressive network
+        (options, spec)
+        for options in NETWORKS
+        if options["type"] in ("rnn", "transformer")
+        for spec in PROFESSOR_SPECS
     ],
-    ids=lambda options: "-".join(str(v) for v in options.values()),
+    ids=lambda value: "-".join(str(v) for v in (value or {"": "plain"}).values()),
 )
-@pytest.mark.parametrize("strategy", [None, {"method": "professor_forcing"}], ids=["", "pf"])
 def test_parameter_count_equals_the_built_network(
     options: dict[str, Any], strategy: dict[str, Any] | None
 ) -> None:
     """The arithmetic count against the slow, obvious one: build it and add up the tensors."""
-    if strategy is not None and options["type"] in ("direct", "linear"):
-        pytest.skip("professor forcing needs an autoregressive network")
     module = model_from_spec(options, context_length=12, horizon=5, n_targets=1, strategy=strategy)
     built = sum(p.numel() for p in module.parameters())  # the discriminator's included
     counted = estimated_parameters(options, context_length=12, horizon=5, strategy=strategy)
