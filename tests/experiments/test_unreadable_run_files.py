@@ -180,5 +180,6 @@ def test_a_write_that_fails_names_the_file_not_its_temporary(
     (folder / "summary.md").mkdir()
     assert main(["report", str(folder)]) == 2
     assert capsys.readouterr().err == (
-        f"forecastab: error: Is a directory '{folder / 'summary.md'}'\n"
+        f"forecastab: error: '{folder / 'summary.md'}' is a folder; forecastab writes only regular "
+        "files (it would replace it): remove it or choose another path\n"
     )
