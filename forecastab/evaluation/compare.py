@@ -25,18 +25,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import fft, stats
 
 from forecastab.errors import ConfigError, DataError, unknown_name
-from forecastab.evaluation.block_bootstrap import bootstrap_means, check_bootstrap
+from forecastab.evaluation.block_bootstrap import check_bootstrap, overlap_span
 
 LOSSES = ("mse", "mae")
 """Per-origin losses a comparison can use: squared or absolute error."""
 
-KERNELS = ("bartlett", "rectangular")
-"""HAC weights: Newey-West's Bartlett weights, or the truncated (rectangular) window of DM 1995."""
+KERNELS = ("ewc", "rectangular", "bartlett")
+"""Variance estimators: equal-weighted cosines with fixed-b t (default), or a HAC variance with
+the truncated (rectangular) window of DM 1995 or Newey-West's Bartlett weights, with HLN."""
+
+EWC_BIAS = 0.02
+"""Largest relative bias of the cosine variance that the choice of ``B`` allows (see
+:func:`cosine_degrees_of_freedom`); chosen with ``experiments/benchmarks/calibration.py``."""
+
+EWC_MIN_DF = 3
+"""Fewest cosine degrees of freedom a test is given; fewer: NaN with a reason."""
+
+RHO_MAX = 0.98
+"""Lag-1 autocorrelations are clipped here before they set ``B``."""
+
+HAC_MIN_RATIO = 10
+"""The HAC estimators refuse where ``N < HAC_MIN_RATIO * (lag + 1)``."""
 
 COMPARISON_COLUMNS = [
     "step",
@@ -78,8 +94,8 @@ def hac_variance(differential: np.ndarray, lag: int, kernel: str = "bartlett") -
     >>> hac_variance(np.array([1.0, -1.0, 1.0, -1.0]), lag=1, kernel="rectangular")
     -0.5
     """
-    if kernel not in KERNELS:
-        raise ConfigError(unknown_name("kernel", kernel, KERNELS))
+    if kernel not in ("bartlett", "rectangular"):
+        raise ConfigError(unknown_name("kernel", kernel, ("bartlett", "rectangular")))
     d = np.asarray(differential, dtype=np.float64)
     n = len(d)
     centered = d - d.mean()
@@ -90,57 +106,199 @@ def hac_variance(differential: np.ndarray, lag: int, kernel: str = "bartlett") -
     return variance
 
 
-def diebold_mariano(
-    differential: np.ndarray,
-    *,
-    horizon: int = 1,
-    lag: int | None = None,
-    kernel: str = "rectangular",
-    hln: bool = True,
-) -> tuple[float, float]:
-    """Diebold-Mariano test that a loss differential has mean zero.
+def cosine_degrees_of_freedom(differential: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """Degrees of freedom ``B`` of the cosine (EWC) variance of each column of ``(N, K)``.
 
-    Args:
-        differential: ``(N,)`` loss differentials ``loss_A - loss_B`` at consecutive origins.
-        horizon: the forecast step ``h`` the losses belong to.
-        lag: HAC truncation lag; None: ``h - 1``.
-        kernel: ``rectangular`` (DM 1995, R's ``dm.test``; Bartlett weights where its
-            variance is not positive) or ``bartlett`` (Newey-West).
-        hln: apply the Harvey-Leybourne-Newbold correction
-            ``sqrt((N + 1 - 2h + h(h - 1) / N) / N)`` and use Student's t with ``N - 1``
-            degrees of freedom; without it, the normal distribution.
+    ``B = floor(N sqrt(6 BIAS / q) / pi)``, the most cosines whose average keeps the relative
+    bias of the long-run variance below :data:`EWC_BIAS`, where ``q`` measures how fast the
+    column's spectrum falls away from frequency 0: the larger of ``span^2 / 6`` (windows that
+    overlap for ``span`` origins) and ``2 rho / (1 - rho)^2`` (an AR(1) with the column's
+    lag-1 autocorrelation ``rho``, for dependence that outlasts the overlap). At most
+    ``N / 2``.
 
-    Returns:
-        ``(statistic, two-sided p_value)``; NaN for fewer than 2 finite values, and
-        ``(0, 1)`` when every differential is zero.
-
-    >>> d = np.array([0.5, 1.2, -0.3, 0.8, 1.1, 0.4, -0.2, 0.9])
-    >>> stat, p = diebold_mariano(d, horizon=1)
-    >>> round(stat, 4), round(p, 4)
-    (2.7624, 0.028)
+    >>> d = np.random.default_rng(0).normal(size=(400, 1))
+    >>> cosine_degrees_of_freedom(d, np.array([1])).tolist()
+    [200]
     """
     d = np.asarray(differential, dtype=np.float64)
-    if not np.isfinite(d).all() or len(d) < 2:
-        return float("nan"), float("nan")
     n = len(d)
-    if np.all(d == d[0]):
-        if d[0] == 0:
-            return 0.0, 1.0
-        return float(np.sign(d[0]) * np.inf), 0.0
-    lag = horizon - 1 if lag is None else lag
+    centered = d - d.mean(axis=0)  # (N, K)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (centered[1:] * centered[:-1]).sum(axis=0) / (centered * centered).sum(axis=0)
+        rho = np.clip(np.nan_to_num(rho), 0.0, RHO_MAX)  # (K,)
+        curvature = np.maximum(np.asarray(span, dtype=np.float64) ** 2 / 6.0,
+                               2.0 * rho / (1.0 - rho) ** 2)  # (K,)
+        cosines = np.floor(n * np.sqrt(6.0 * EWC_BIAS / curvature) / np.pi)
+    return np.minimum(cosines, n // 2).astype(np.int64)  # (K,)
+
+
+@dataclass(frozen=True)
+class DieboldMarianoTests:
+    """Per-column Diebold-Mariano tests.
+
+    Attributes:
+        statistic, p_value: ``(K,)``; NaN where the test refuses.
+        lag: ``(K,)`` the dependence lag in origins, ``ceil(h / stride) - 1``.
+        df: ``(K,)`` the degrees of freedom of the reference t distribution.
+        reason: ``(K,)`` why the test refused a column, or ``""``.
+    """
+
+    statistic: np.ndarray
+    p_value: np.ndarray
+    lag: np.ndarray
+    df: np.ndarray
+    reason: np.ndarray
+
+
+def diebold_mariano_tests(
+    differential: np.ndarray,
+    *,
+    steps: np.ndarray | None = None,
+    stride: int = 1,
+    kernel: str = "ewc",
+    lag: int | None = None,
+) -> DieboldMarianoTests:
+    """Diebold-Mariano tests of ``E[d] = 0`` for every column of ``d`` ``(N, K)`` at once.
+
+    Dependence is counted in origins: at step ``h`` with origins every ``stride`` steps, the
+    errors of origins fewer than ``ceil(h / stride)`` apart share target rows, so the lag is
+    ``ceil(h / stride) - 1``.
+
+    - ``ewc`` (default): the equal-weighted cosine variance (Lazarus, Lewis, Stock & Watson
+      2018) with fixed-b inference: the statistic is Student's t with ``B`` degrees of freedom
+      (:func:`cosine_degrees_of_freedom`). It refuses a column (NaN) where ``B <`` 
+      :data:`EWC_MIN_DF`: the origins hold too few independent stretches for any test.
+    - ``rectangular`` / ``bartlett``: the HAC variance at the lag with the
+      Harvey-Leybourne-Newbold correction for ``k = lag + 1`` and Student's t with ``N - 1``
+      degrees of freedom (R's ``dm.test`` at stride 1); it refuses where
+      ``N < HAC_MIN_RATIO * (lag + 1)``.
+
+    Args:
+        differential: ``(N, K)`` loss differentials at consecutive origins.
+        steps: ``(K,)`` the forecast step of each column; None: ``1..K``.
+        stride: forecast steps between consecutive origins.
+        kernel: ``ewc``, ``rectangular`` or ``bartlett``.
+        lag: override the lag (origins) of every column; None: the overlap rule.
+
+    Returns:
+        :class:`DieboldMarianoTests`.
+    """
+    if kernel not in KERNELS:
+        raise ConfigError(unknown_name("kernel", kernel, KERNELS))
+    d = np.asarray(differential, dtype=np.float64)
+    if d.ndim == 1:
+        d = d[:, None]  # (N, 1)
+    n, k = d.shape
+    steps = np.arange(1, k + 1) if steps is None else np.asarray(steps, dtype=np.int64)
+    lags = overlap_span(steps, int(stride)) - 1 if lag is None else np.full(k, int(lag))
+    statistic, p_value = np.full(k, np.nan), np.full(k, np.nan)
+    df = np.zeros(k, dtype=np.int64)
+    reason = np.full(k, "", dtype=object)
+    finite = np.isfinite(d).all(axis=0)  # (K,)
+    reason[~finite] = "non-finite losses"
+    if n < 3:
+        reason[finite] = f"{n} origin(s): too few for a test"
+        return DieboldMarianoTests(statistic, p_value, lags, df, reason)
+    safe = np.where(finite, d, 0.0)
+    mean = safe.mean(axis=0)  # (K,)
+    constant = finite & (np.ptp(safe, axis=0) == 0)  # (K,)
+    if kernel == "ewc":
+        df = cosine_degrees_of_freedom(safe, lags + 1)  # (K,)
+        cosines = fft.dct(safe - mean, type=2, norm="ortho", axis=0)[1:]  # (N - 1, K)
+        running = np.cumsum(cosines**2, axis=0)  # (N - 1, K)
+        usable = finite & ~constant & (df >= EWC_MIN_DF)
+        picked = running[np.clip(df - 1, 0, n - 2), np.arange(k)] / np.maximum(df, 1)  # (K,)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stat = mean / np.sqrt(picked / n)
+        statistic[usable] = stat[usable]
+        p_value[usable] = 2.0 * stats.t.sf(np.abs(stat[usable]), df=df[usable])
+        few = finite & ~constant & (df < EWC_MIN_DF)
+        reason[few] = [
+            f"{n} origins hold too few independent stretches at lag {lag_} (about "
+            f"{n / (lag_ + 1):.0f} non-overlapping windows; the test needs {EWC_MIN_DF} "
+            "cosine degrees of freedom): no valid test"
+            for lag_ in lags[few]
+        ]
+    else:
+        df[:] = n - 1
+        for column in np.flatnonzero(finite & ~constant):
+            lag_ = int(lags[column])
+            if n < HAC_MIN_RATIO * (lag_ + 1):
+                reason[column] = (
+                    f"{n} origins are fewer than {HAC_MIN_RATIO} x (lag {lag_} + 1): no valid test"
+                )
+                continue
+            value, p = _hac_test(safe[:, column], lag_, kernel)
+            statistic[column], p_value[column] = value, p
+            if not np.isfinite(p):
+                reason[column] = "the HAC variance is not positive: no valid test"
+    zero = constant & (mean == 0)
+    statistic[zero], p_value[zero] = 0.0, 1.0
+    signed = constant & (mean != 0)
+    statistic[signed], p_value[signed] = np.sign(mean[signed]) * np.inf, 0.0
+    return DieboldMarianoTests(statistic, p_value, lags, df, reason)
+
+
+def _hac_test(d: np.ndarray, lag: int, kernel: str) -> tuple[float, float]:
+    """HAC variance at ``lag`` with HLN (``k = lag + 1``) and Student's t on ``N - 1`` df."""
+    n = len(d)
     variance = hac_variance(d, lag, kernel)
     if not variance > 0 and kernel == "rectangular":
         variance = hac_variance(d, lag, "bartlett")  # positive by construction
     if not variance > 0:
         return float("nan"), float("nan")
-    statistic = d.mean() / np.sqrt(variance / n)
-    if not hln:
-        return float(statistic), float(2.0 * stats.norm.sf(abs(statistic)))
-    correction = (n + 1.0 - 2.0 * horizon + horizon * (horizon - 1.0) / n) / n
-    if not correction > 0:
+    k = lag + 1.0
+    correction = (n + 1.0 - 2.0 * k + k * (k - 1.0) / n) / n
+    if not 0 < correction <= 1:
         return float("nan"), float("nan")
-    statistic *= np.sqrt(correction)
+    statistic = d.mean() / np.sqrt(variance / n) * np.sqrt(correction)
     return float(statistic), float(2.0 * stats.t.sf(abs(statistic), df=n - 1))
+
+
+def diebold_mariano(
+    differential: np.ndarray,
+    *,
+    horizon: int = 1,
+    stride: int = 1,
+    lag: int | None = None,
+    kernel: str = "ewc",
+    hln: bool = True,
+) -> tuple[float, float]:
+    """Diebold-Mariano test that a loss differential has mean zero (one column).
+
+    Args:
+        differential: ``(N,)`` loss differentials ``loss_A - loss_B`` at consecutive origins.
+        horizon: the forecast step ``h`` the losses belong to.
+        stride: forecast steps between consecutive origins.
+        lag: dependence lag in origins; None: ``ceil(h / stride) - 1``.
+        kernel: ``ewc`` (default, fixed-b t with cosine degrees of freedom), ``rectangular``
+            (DM 1995 with HLN, R's ``dm.test``) or ``bartlett`` (Newey-West with HLN).
+        hln: for ``rectangular``/``bartlett``, the Harvey-Leybourne-Newbold correction and
+            Student's t; without it, the plain statistic and the normal distribution.
+
+    Returns:
+        ``(statistic, two-sided p_value)``; NaN where the test refuses (see
+        :func:`diebold_mariano_tests` for the reason), ``(0, 1)`` when every differential is
+        zero.
+
+    >>> d = np.array([0.5, 1.2, -0.3, 0.8, 1.1, 0.4, -0.2, 0.9])
+    >>> stat, p = diebold_mariano(d, horizon=1, kernel="rectangular")
+    >>> round(stat, 4), round(p, 4)
+    (2.7624, 0.028)
+    """
+    d = np.asarray(differential, dtype=np.float64)
+    if kernel != "ewc" and not hln:
+        if not np.isfinite(d).all() or len(d) < 2:
+            return float("nan"), float("nan")
+        variance = hac_variance(d, horizon - 1 if lag is None else lag, kernel)
+        if not variance > 0:
+            return float("nan"), float("nan")
+        statistic = float(d.mean() / np.sqrt(variance / len(d)))
+        return statistic, float(2.0 * stats.norm.sf(abs(statistic)))
+    tests = diebold_mariano_tests(
+        d[:, None], steps=np.array([horizon]), stride=stride, kernel=kernel, lag=lag
+    )
+    return float(tests.statistic[0]), float(tests.p_value[0])
 
 
 def holm(p_values: np.ndarray) -> np.ndarray:

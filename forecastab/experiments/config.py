@@ -232,7 +232,7 @@ class EvaluationConfig(_Strict):
     units: Literal["original", "scaled"] = "original"
     stride: int = Field(default=1, gt=0)
     n_bootstrap: int = Field(default=0, ge=0)
-    bootstrap_method: Literal["moving", "circular", "iid"] = "moving"
+    bootstrap_method: Literal["moving", "circular", "iid"] = "circular"
     block_length: int | None = Field(default=None, gt=0)
     long_run: LongRunConfig | None = None
     num_samples: int = Field(default=100, ge=1)
