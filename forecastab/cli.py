@@ -177,8 +177,10 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from forecastab.experiments.comparisons import (
+        ORIGIN_LEVEL_MEANING,
         compare_experiment,
         significant_steps,
+        untested_steps,
         write_comparisons,
     )
     from forecastab.experiments.report import check_experiment_dir, write_summary
@@ -197,11 +199,14 @@ def _compare(args: argparse.Namespace) -> int:
     keys = ["dataset", "model", "strategy", "reference", "seed"]
     for key, rows in table.groupby(keys, sort=True):
         better, worse = significant_steps(rows)
+        untested, reason = untested_steps(rows)
         dataset, model, strategy, reference, seed = key
+        refused = f"; no test at steps {untested} ({reason})" if untested != "none" else ""
         print(
             f"{dataset} {model}/{strategy} vs {reference} (seed {seed}): "
-            f"better at steps {better}; worse at steps {worse}"
+            f"better at steps {better}; worse at steps {worse}{refused}"
         )
+    print(ORIGIN_LEVEL_MEANING)
     print(path)
     print(write_summary(out_dir))
     return 0

@@ -11,10 +11,12 @@ of origins fewer than ``ceil(h / stride)`` apart overlap), part of it their own 
 
 For each cell of the grid ``N x H x stride x process`` the script prints:
 
-- the **DM size**: the share of simulations whose default test
-  (:func:`~forecastab.evaluation.compare.diebold_mariano_tests`) rejects at 5% at the first,
-  middle and last step, and the mean over all steps it tests; the **Holm FWE** (some step
-  significant after Holm over the ``H`` steps); refused steps with the reason;
+- the **DM size**: among the simulations where the default test
+  (:func:`~forecastab.evaluation.compare.diebold_mariano_tests`) returns a p-value, the share
+  that rejects at 5%, at the first, middle and last step, and the mean over all steps it
+  tests; the **Holm FWE** (some step significant after Holm over the steps tested); the steps
+  it always refuses (with the reason, below) and the share of simulations it refuses at the
+  shown steps where it refuses only sometimes;
 - the **band coverage**: the share of simulations whose default 95% MSE band of forecaster A
   (:func:`~forecastab.evaluation.uncertainty.metric_band`) holds the true MSE at the first,
   middle and last step; a step whose band is refused prints ``--``.
@@ -22,7 +24,8 @@ For each cell of the grid ``N x H x stride x process`` the script prints:
 Monte Carlo error of a rate ``p`` from ``S`` simulations: ``sqrt(p (1 - p) / S)``, printed.
 
 Run (prints, does not assert): .venv/bin/python experiments/benchmarks/calibration.py
-[--simulations 400] [--n-bootstrap 300] [--cells N,H,STRIDE,...]
+[--simulations 300] [--large-simulations 200] [--n-bootstrap 300] [--origins 74,367]
+[--horizons 1,20] [--strides 1,24] [--processes random_walk,ar09,bias]
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def simulate_cell(
     hits = np.zeros(len(shown))
     banded = np.zeros(len(shown))
     reasons: dict[str, str] = {}
-    tested = np.zeros(horizon, dtype=bool)
+    tested = np.zeros(horizon)
     batch = max(1, min(simulations, 2_000_000 // (n * horizon)))
     bias = (0.5 * np.sqrt(steps))[None, None, :] if process == "bias" else 0.0
     for start in range(0, simulations, batch):
@@ -112,7 +115,7 @@ def simulate_cell(
         for index in range(size):
             tests = diebold_mariano_tests(differential[index], steps=steps, stride=stride)
             usable = np.isfinite(tests.p_value)
-            tested |= usable
+            tested += usable
             rejected += usable & (tests.p_value < LEVEL)
             family += bool((holm(tests.p_value) < LEVEL).any())
             for step in steps[~usable]:
@@ -131,8 +134,8 @@ def simulate_cell(
             banded += returned
             hits += returned & (band.lower <= truth) & (truth <= band.upper)
     return {
-        "rejected": rejected / simulations,
-        "tested": tested,
+        "rejected": rejected / np.maximum(tested, 1),  # among the simulations it tested
+        "tested": tested / simulations,
         "fwe": family / simulations,
         "shown": shown,
         "coverage": np.where(banded > 0, hits / np.maximum(banded, 1), np.nan),
@@ -147,7 +150,10 @@ def _pct(value: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--simulations", type=int, default=400)
+    parser.add_argument("--simulations", type=int, default=300)
+    parser.add_argument(
+        "--large-simulations", type=int, default=200, help="simulations per cell at N >= 1000"
+    )
     parser.add_argument("--n-bootstrap", type=int, default=300)
     parser.add_argument("--processes", default=",".join(PROCESSES))
     parser.add_argument("--origins", default=",".join(map(str, ORIGINS)))
@@ -161,42 +167,52 @@ def main() -> None:
         [int(v) for v in args.strides.split(",")],
         processes,
     )
-    s = args.simulations
+    for count in sorted({args.simulations, args.large_simulations}):
+        print(
+            f"{count} simulations: Monte Carlo standard error of a 5% or 95% rate "
+            f"{100 * np.sqrt(0.05 * 0.95 / count):.1f} points"
+        )
     print(
-        f"{s} simulations per cell, {args.n_bootstrap} bootstrap resamples per band; Monte "
-        f"Carlo error of a 5% rate {100 * np.sqrt(0.05 * 0.95 / s):.1f} points, of a 95% "
-        f"rate {100 * np.sqrt(0.05 * 0.95 / s):.1f} points"
+        f"{args.simulations} simulations per cell below N = 1000, {args.large_simulations} "
+        f"from N = 1000; {args.n_bootstrap} bootstrap resamples per band"
     )
     print(
         "| N | H | stride | process | DM size % first / mid / last (mean) | Holm FWE % | "
-        "band coverage % first / mid / last | refused (DM steps; bands at step (share of "
-        "simulations)) | s |"
+        "band coverage % first / mid / last | DM refused at steps | bands refused at step "
+        "(share of simulations) | s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     refusals: list[str] = []
     for number, (n, horizon, stride, process) in enumerate(grid):
         start = time.perf_counter()
+        s = args.simulations if n < 1000 else args.large_simulations
         cell = simulate_cell(n, horizon, stride, process, s, args.n_bootstrap, seed=number)
         seconds = time.perf_counter() - start
-        shown, rate, tested = cell["shown"], cell["rejected"], cell["tested"]
+        shown, rate, share = cell["shown"], cell["rejected"], cell["tested"]
+        tested = share > 0
         size = " / ".join(_pct(rate[h - 1] if tested[h - 1] else np.nan) for h in shown)
         mean = _pct(rate[tested].mean()) if tested.any() else "   --"
         coverage = " / ".join(_pct(c) for c in cell["coverage"])
         untested = np.flatnonzero(~tested) + 1
+        partly = ", ".join(f"{h} ({100 * (1 - share[h - 1]):.0f}%)" for h in shown
+                           if 0 < share[h - 1] < 1)
         dm_refused = "none" if not len(untested) else f"{untested[0]}-{untested[-1]}"
+        if partly:
+            dm_refused += f"; sometimes at {partly}"
         band_refused = ", ".join(
             f"{h} ({100 * (1 - b / s):.0f}%)" for h, b in zip(shown, cell["banded"]) if b < s
         ) or "none"
         print(
             f"| {n} | {horizon} | {stride} | {process} | {size} ({mean.strip()}) | "
-            f"{_pct(cell['fwe'])} | {coverage} | steps {dm_refused}; {band_refused} | "
+            f"{_pct(cell['fwe'])} | {coverage} | {dm_refused} | {band_refused} | "
             f"{seconds:.0f} |",
             flush=True,
         )
-        if len(untested):
+        first = untested[0] if len(untested) else next(iter(sorted(cell["reasons"])), None)
+        if first is not None:
             refusals.append(
-                f"N {n}, H {horizon}, stride {stride}, {process}: DM step {untested[0]}: "
-                f"{cell['reasons'].get(int(untested[0]), '')}"
+                f"N {n}, H {horizon}, stride {stride}, {process}: DM step {first}: "
+                f"{cell['reasons'].get(int(first), '')}"
             )
     if refusals:
         print("\nRefusals (first refused step of each cell, with the reason):")

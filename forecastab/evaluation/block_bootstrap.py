@@ -17,7 +17,8 @@ Block lengths are counted in **origins**, not time steps: with an evaluation ``s
 every ``stride`` steps) the ``h``-step windows of two origins overlap when they are fewer than
 ``ceil(h / stride)`` origins apart. The default, :func:`automatic_block_lengths`, is chosen per
 step from the data: the Politis-White (2004, corrected by Patton, Politis & White 2009)
-automatic length of the ``arch`` package, at least twice that overlap span.
+automatic length of the ``arch`` package, at least three times that overlap span, and longer
+where the values are persistent (see :func:`dependence_ratio`).
 """
 
 from __future__ import annotations
@@ -39,13 +40,13 @@ METHOD_LABELS = {
 """How a chart legend or a table names each method."""
 
 
-OVERLAP_FACTOR = 2
+OVERLAP_FACTOR = 3
 """The automatic block is at least this many times the overlap span ``ceil(h / stride)``."""
 
 BLOCK_BIAS = 0.25
 """The automatic block keeps the bias of the block-bootstrap variance near this share."""
 
-RHO_MARGIN = 3.0
+RHO_MARGIN = 5.0
 """Standard errors (``1 / sqrt(N)`` each) added to an autocorrelation before it sets a block."""
 
 
@@ -110,8 +111,8 @@ def automatic_block_lengths(
 ) -> np.ndarray:
     """A block length per column of ``per_origin`` ``(N, K)``, in origins, chosen from the data.
 
-    ``max(2 * ceil(h / stride), ceil(b_PW), ceil(q / BLOCK_BIAS))`` with ``b_PW`` and ``q``
-    from :func:`dependence_ratio`: at least twice the overlap span, at least the Politis-White
+    ``max(3 * ceil(h / stride), ceil(b_PW), ceil(q / BLOCK_BIAS))`` with ``b_PW`` and ``q``
+    from :func:`dependence_ratio`: at least three times the overlap span, at least the Politis-White
     length, and long enough to keep the bias of the block variance below :data:`BLOCK_BIAS`
     (the band then corrects what is left, see :func:`~forecastab.evaluation.uncertainty.metric_band`).
 
@@ -126,14 +127,21 @@ def automatic_block_lengths(
 
     >>> rng = np.random.default_rng(0)
     >>> automatic_block_lengths(rng.normal(size=(500, 2)), np.array([1, 24])).tolist()
-    [2, 48]
+    [3, 72]
     """
     values = np.asarray(per_origin, dtype=np.float64)
     k = values.shape[1] if values.ndim == 2 else 1
     steps = np.arange(1, k + 1) if steps is None else np.asarray(steps, dtype=np.int64)
-    block, ratio = dependence_ratio(values, steps, stride)
-    floor = OVERLAP_FACTOR * overlap_span(steps, int(stride))  # (K,)
-    return np.maximum(floor, np.ceil(np.maximum(block, ratio / BLOCK_BIAS))).astype(np.int64)
+    return block_lengths_from(*dependence_ratio(values, steps, stride), steps, stride)
+
+
+def block_lengths_from(
+    politis_white: np.ndarray, ratio: np.ndarray, steps: np.ndarray, stride: int
+) -> np.ndarray:
+    """:func:`automatic_block_lengths` from :func:`dependence_ratio`'s ``(b_PW, q)``."""
+    floor = OVERLAP_FACTOR * overlap_span(np.asarray(steps, dtype=np.int64), int(stride))
+    automatic = np.ceil(np.maximum(politis_white, ratio / BLOCK_BIAS))  # (K,)
+    return np.maximum(floor, automatic).astype(np.int64)  # (K,)
 
 
 def _autocorrelation(values: np.ndarray, lag: int) -> np.ndarray:

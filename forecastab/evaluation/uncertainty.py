@@ -26,10 +26,10 @@ from scipy import stats
 from forecastab.errors import ConfigError, unknown_name
 from forecastab.evaluation.block_bootstrap import (
     MIN_BLOCKS,
-    automatic_block_lengths,
+    block_lengths_from,
     bootstrap_means,
-    dependence_ratio,
     check_bootstrap,
+    dependence_ratio,
 )
 from forecastab.evaluation.metrics import MetricValues
 
@@ -102,19 +102,19 @@ def metric_band(
     per_origin = np.asarray(values.per_origin, dtype=np.float64)  # (N, H)
     n, horizon = per_origin.shape
     steps = np.arange(1, horizon + 1) if steps is None else np.asarray(steps, dtype=np.int64)
+    politis_white, ratio = dependence_ratio(per_origin, steps, stride)  # (H,) each
     if method == "iid":
         lengths = np.ones(horizon, dtype=np.int64)
     elif block_length is not None:
         lengths = np.full(horizon, int(block_length), dtype=np.int64)
     else:
-        lengths = automatic_block_lengths(per_origin, steps, stride)  # (H,)
+        lengths = block_lengths_from(politis_white, ratio, steps, stride)  # (H,)
     if values.cumulative_product:  # steps are chained: one draw for all of them
         lengths = np.full(horizon, int(lengths.max()), dtype=np.int64)
     refused = n < MIN_BLOCKS * lengths  # (H,)
     # the block variance is biased low by about q / block (dependence beyond the block) and
     # by block / N (the mean is estimated from the same origins, Kiefer-Vogelsang's fixed-b
     # bias of Bartlett weights): the standard error is divided by the square root of both
-    _, ratio = dependence_ratio(per_origin, steps, stride)  # (H,)
     fraction = lengths / n  # (H,)
     shrink = np.clip((1.0 - ratio / lengths) * (1.0 - fraction + fraction**2 / 3.0), 0.25, 1.0)
     if method == "iid":
