@@ -4,6 +4,7 @@ so that the test fails when the method is wrong."""
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import pytorch_lightning as pl
@@ -76,6 +77,11 @@ def test_noise_schedule_scales_std_over_training() -> None:
         }
     )
     assert module.strategy.current_std(module) == 0.4  # outside a fit: progress 0
+    # inside a fit the schedule multiplies std by k ** epoch (epochs by default), step by step
+    for epoch in (1, 2, 5):
+        module._trainer = SimpleNamespace(current_epoch=epoch, global_step=100 * epoch)
+        assert module.strategy.current_std(module) == pytest.approx(0.4 * 0.5**epoch)
+    module._trainer = None
 
 
 # -- generalized teacher forcing -----------------------------------------------------------
