@@ -69,14 +69,14 @@ def _walk_errors(rng, simulations: int, n: int, horizon: int, stride: int = 1) -
 
 
 def test_default_band_covers_the_mse_of_overlapping_windows():
-    # 300 simulations of random-walk h-step errors on 600 consecutive origins; the default
+    # 300 simulations of random-walk h-step errors on 800 consecutive origins; the default
     # 95% band of the MSE (automatic blocks, bootstrap-t) holds the true MSE h at >= 90% of
     # them at the first, middle and last step (Monte Carlo standard error 1.3 points). The old
-    # default (blocks of max(H, N^(1/3)) = 6 for every step, percentile) covered 80-85% at
-    # step 6, and the i.i.d. bootstrap far less.
+    # default (blocks of max(H, N^(1/3)) = 12 for every step, percentile) covers less than 90%
+    # at step 12, and the i.i.d. bootstrap far less.
     rng = np.random.default_rng(11)
-    steps = np.array([1, 3, 6])
-    errors = _walk_errors(rng, 300, 600, 6)[:, :, steps - 1]  # (S, N, 3)
+    steps = np.array([1, 6, 12])
+    errors = _walk_errors(rng, 300, 800, 12)[:, :, steps - 1]  # (S, N, 3)
     hits, returned, iid_hits = np.zeros(3), np.zeros(3), np.zeros(3)
     for index, sample in enumerate(errors):
         values = MetricValues(sample**2)
