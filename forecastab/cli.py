@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-bootstrap", type=int, default=1000, help="block-bootstrap resamples (default 1000)"
     )
     compare.add_argument(
-        "--block-length", type=int, help="origins per block (default: max(H, N^(1/3)))"
+        "--block-length", type=int, help="origins per block (default: automatic per step, see docs/statistics.md)"
     )
     return parser
 

@@ -4,19 +4,21 @@
 origins, so the question is about the per-origin loss differential
 ``d_t(h) = loss_A(e_t(h)) - loss_B(e_t(h))`` at each step ``h``:
 
-- the **Diebold-Mariano** test of ``E[d(h)] = 0`` (Diebold & Mariano 1995), with a HAC
-  variance of the mean differential at lag ``h - 1`` at step ``h`` (an ``h``-step error is
-  autocorrelated up to lag ``h - 1``) and the Harvey-Leybourne-Newbold (1997) small-sample
-  correction, compared with Student's t on ``N - 1`` degrees of freedom. The autocovariances
-  get equal weights (the truncated window of DM 1995, for which the HLN correction is derived,
-  as R's ``dm.test``); where that variance is not positive, Newey-West's Bartlett weights,
-  which always give a positive one. Measured under the null (``experiments/benchmarks/
-  diebold_mariano_null.py``): Bartlett weights at lag ``h - 1`` reject 9-12% at steps 12-24
-  for a 5% test, equal weights 4.7-6%. ``kernel="bartlett"`` forces Newey-West;
-- a **block-bootstrap** percentile interval of the mean differential (blocks of consecutive
-  origins, see :mod:`forecastab.evaluation.block_bootstrap`);
-- the **Holm** step-down correction over the ``H`` steps tested together, so "better at steps
-  1-12" keeps its family-wise error rate.
+- the **Diebold-Mariano** test of ``E[d(h)] = 0`` (Diebold & Mariano 1995) with dependence
+  counted in origins (lag ``ceil(h / stride) - 1``: with origins every ``stride`` steps, the
+  ``h``-step windows of origins that far apart share no target row). The default variance is
+  the equal-weighted cosine estimator with fixed-b Student's t (Lazarus, Lewis, Stock & Watson
+  2018; Coroneo & Iacone 2020 for DM), whose size holds at small ``N``; the truncated HAC of
+  DM 1995 with the Harvey-Leybourne-Newbold correction (R's ``dm.test``) and Newey-West remain
+  as ``kernel="rectangular"`` / ``"bartlett"``. Where the origins hold too few non-overlapping
+  windows (``N < 8 (lag + 1)``) the test refuses: NaN with a reason, never a confident
+  p-value. Calibration: ``experiments/benchmarks/calibration.py``; docs/statistics.md;
+- a **block-bootstrap** interval of the mean differential (see
+  :func:`forecastab.evaluation.uncertainty.metric_band`);
+- the **Holm** step-down correction over the steps tested together, so "better at steps
+  1-12" keeps its family-wise error rate;
+- a **seed-level** test (:func:`seed_level_comparison`): the per-seed mean differences over
+  seeds, a statement about the training procedure rather than about these trained models.
 
 Negative differences mean A has the lower loss (A is better).
 """

@@ -167,7 +167,7 @@ def test_seed_spread_rejects_a_table_without_the_tidy_columns():
 
 
 def test_block_band_covers_the_mean_of_ar1_errors_where_iid_does_not():
-    # A fast version of experiments/benchmarks/bootstrap_coverage.py (500 simulations there):
+    # A fast check in the spirit of experiments/benchmarks/calibration.py's AR 0.9 cells:
     # AR(1) errors with phi 0.8 around a known mean; nominal 95%.
     rng = np.random.default_rng(0)
     phi, n, simulations = 0.8, 600, 80
