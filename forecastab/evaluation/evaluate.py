@@ -273,6 +273,7 @@ def evaluate(
     diverged_modes: list[str] = []
     rows: list[pd.DataFrame] = []
     interval_rows: list[pd.DataFrame] = []
+    band_notes: list[str] = []
     steps = np.arange(1, horizon + 1)
     target_names = target_column_names(data, targets.shape[2])
     for mode in evaluated_modes:
@@ -361,12 +362,17 @@ def evaluate(
                         method=bootstrap_method,
                         block_length=block_length,
                         stride=stride,
+                        warn=False,
                     )
+                    if band.note and band.note not in band_notes:
+                        band_notes.append(band.note)
                     label = band_label(bootstrap_method, band.block_length, confidence)
                     interval_rows.append(
                         frame.assign(lower=band.lower, upper=band.upper, band=label)
                     )
 
+    for band_note in band_notes:  # once per evaluation, not once per metric and mode
+        warnings.warn(f"{resolved_labels['model']}: {band_note}", RuntimeWarning, stacklevel=2)
     note = None
     if skipped:
         note = (
