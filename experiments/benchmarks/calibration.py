@@ -26,6 +26,7 @@ Monte Carlo error of a rate ``p`` from ``S`` simulations: ``sqrt(p (1 - p) / S)`
 Run (prints, does not assert): .venv/bin/python experiments/benchmarks/calibration.py
 [--simulations 300] [--large-simulations 200] [--n-bootstrap 300] [--origins 74,367]
 [--horizons 1,20] [--strides 1,24] [--processes random_walk,ar09,bias]
+[--cells 2857/20/24/ar09,... --seed 1000] (a confirmation run of chosen cells)
 """
 
 from __future__ import annotations
@@ -60,9 +61,7 @@ def innovations(process: str, rng: np.random.Generator, shape: tuple[int, int]) 
     return lfilter([1.0], [1.0, -PHI], shocks, axis=1)
 
 
-def step_errors(
-    cumulative: np.ndarray, origins: np.ndarray, steps: np.ndarray
-) -> np.ndarray:
+def step_errors(cumulative: np.ndarray, origins: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """``(S, N, K)``: the error at origin ``t`` and step ``h`` sums innovations ``t+1..t+h``."""
     return cumulative[:, origins[:, None] + steps[None, :]] - cumulative[:, origins[:, None]]
 
@@ -82,7 +81,14 @@ def true_mse(process: str, steps: np.ndarray) -> np.ndarray:
 
 
 def simulate_cell(
-    n: int, horizon: int, stride: int, process: str, simulations: int, n_bootstrap: int, seed: int
+    n: int,
+    horizon: int,
+    stride: int,
+    process: str,
+    simulations: int,
+    n_bootstrap: int,
+    seed: int,
+    parts: tuple[str, ...] = ("dm", "bands"),
 ) -> dict:
     """Rejections, Holm family-wise errors and band hits of one cell."""
     rng = np.random.default_rng(seed)
@@ -101,18 +107,20 @@ def simulate_cell(
     bias = (0.5 * np.sqrt(steps))[None, None, :] if process == "bias" else 0.0
     for start in range(0, simulations, batch):
         size = min(batch, simulations - start)
-        parts = [
+        walks = [
             np.concatenate(
                 [np.zeros((size, 1)), np.cumsum(innovations(process, rng, (size, length - 1)), 1)],
                 axis=1,
             )
             for _ in range(3)  # own A, own B, shared
         ]
-        shared = step_errors(parts[2], origins, steps)  # (S, N, H)
-        errors_a = step_errors(parts[0], origins, steps) + shared + bias
-        errors_b = step_errors(parts[1], origins, steps) + shared - bias
+        shared = step_errors(walks[2], origins, steps)  # (S, N, H)
+        errors_a = step_errors(walks[0], origins, steps) + shared + bias
+        errors_b = step_errors(walks[1], origins, steps) + shared - bias
         differential = errors_a**2 - errors_b**2  # (S, N, H)
         for index in range(size):
+            if "dm" not in parts:
+                break
             tests = diebold_mariano_tests(differential[index], steps=steps, stride=stride)
             usable = np.isfinite(tests.p_value)
             tested += usable
@@ -120,6 +128,9 @@ def simulate_cell(
             family += bool((holm(tests.p_value) < LEVEL).any())
             for step in steps[~usable]:
                 reasons.setdefault(int(step), str(tests.reason[step - 1]))
+        for index in range(size):
+            if "bands" not in parts:
+                break
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 band = metric_band(
@@ -159,14 +170,28 @@ def main() -> None:
     parser.add_argument("--origins", default=",".join(map(str, ORIGINS)))
     parser.add_argument("--horizons", default=",".join(map(str, HORIZONS)))
     parser.add_argument("--strides", default=",".join(map(str, STRIDES)))
+    parser.add_argument(
+        "--cells",
+        help="only these cells, N/H/STRIDE/PROCESS separated by commas (a confirmation run)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="added to every cell's seed")
+    parser.add_argument("--only", choices=["dm", "bands"], help="simulate one half only")
     args = parser.parse_args()
     processes = args.processes.split(",")
-    grid = itertools.product(
-        [int(v) for v in args.origins.split(",")],
-        [int(v) for v in args.horizons.split(",")],
-        [int(v) for v in args.strides.split(",")],
-        processes,
-    )
+    if args.cells:
+        grid = [
+            (int(n), int(h), int(stride), process)
+            for n, h, stride, process in (cell.split("/") for cell in args.cells.split(","))
+        ]
+    else:
+        grid = list(
+            itertools.product(
+                [int(v) for v in args.origins.split(",")],
+                [int(v) for v in args.horizons.split(",")],
+                [int(v) for v in args.strides.split(",")],
+                processes,
+            )
+        )
     for count in sorted({args.simulations, args.large_simulations}):
         print(
             f"{count} simulations: Monte Carlo standard error of a 5% or 95% rate "
@@ -186,7 +211,16 @@ def main() -> None:
     for number, (n, horizon, stride, process) in enumerate(grid):
         start = time.perf_counter()
         s = args.simulations if n < 1000 else args.large_simulations
-        cell = simulate_cell(n, horizon, stride, process, s, args.n_bootstrap, seed=number)
+        cell = simulate_cell(
+            n,
+            horizon,
+            stride,
+            process,
+            s,
+            args.n_bootstrap,
+            seed=number + args.seed,
+            parts=(args.only,) if args.only else ("dm", "bands"),
+        )
         seconds = time.perf_counter() - start
         shown, rate, share = cell["shown"], cell["rejected"], cell["tested"]
         tested = share > 0
@@ -194,14 +228,22 @@ def main() -> None:
         mean = _pct(rate[tested].mean()) if tested.any() else "   --"
         coverage = " / ".join(_pct(c) for c in cell["coverage"])
         untested = np.flatnonzero(~tested) + 1
-        partly = ", ".join(f"{h} ({100 * (1 - share[h - 1]):.0f}%)" for h in shown
-                           if 0 < share[h - 1] < 1)
+        partly = ", ".join(
+            f"{h} ({100 * (1 - share[h - 1]):.0f}%)" for h in shown if 0 < share[h - 1] < 1
+        )
         dm_refused = "none" if not len(untested) else f"{untested[0]}-{untested[-1]}"
         if partly:
             dm_refused += f"; sometimes at {partly}"
-        band_refused = ", ".join(
-            f"{h} ({100 * (1 - b / s):.0f}%)" for h, b in zip(shown, cell["banded"]) if b < s
-        ) or "none"
+        band_refused = (
+            ", ".join(
+                f"{h} ({100 * (1 - b / s):.0f}%)" for h, b in zip(shown, cell["banded"]) if b < s
+            )
+            or "none"
+        )
+        if args.only == "dm":
+            coverage, band_refused = "not simulated", "--"
+        elif args.only == "bands":
+            size, mean, dm_refused, cell["fwe"] = "not simulated", "--", "--", np.nan
         print(
             f"| {n} | {horizon} | {stride} | {process} | {size} ({mean.strip()}) | "
             f"{_pct(cell['fwe'])} | {coverage} | {dm_refused} | {band_refused} | "
