@@ -251,7 +251,7 @@ def main() -> None:
             flush=True,
         )
         first = untested[0] if len(untested) else next(iter(sorted(cell["reasons"])), None)
-        if first is not None:
+        if first is not None and args.only != "bands":
             refusals.append(
                 f"N {n}, H {horizon}, stride {stride}, {process}: DM step {first}: "
                 f"{cell['reasons'].get(int(first), '')}"
