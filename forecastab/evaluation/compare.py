@@ -236,7 +236,7 @@ def diebold_mariano_tests(
         few = finite & ~constant & overlapping
         reason[few] = [
             f"{n} origins are too few for a valid test: windows overlap for {lag_ + 1} "
-            f"origin(s), so they hold {n / (lag_ + 1):.1f} non-overlapping windows, fewer "
+            f"origin(s), so they hold {n / (lag_ + 1):.2f} non-overlapping windows, fewer "
             f"than {EWC_MIN_RATIO}"
             for lag_ in lags[few]
         ]
