@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-bootstrap", type=int, default=1000, help="block-bootstrap resamples (default 1000)"
     )
     compare.add_argument(
-        "--block-length", type=int, help="origins per block (default: max(H, N^(1/3)))"
+        "--block-length", type=int, help="origins per block (default: automatic per step, see docs/statistics.md)"
     )
     return parser
 
@@ -215,9 +215,11 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from forecastab.experiments.comparisons import (
+        ORIGIN_LEVEL_MEANING,
         check_resamples,
         compare_experiment,
         significant_steps,
+        untested_steps,
         write_comparisons,
     )
     from forecastab.experiments.report import check_experiment_dir, write_summary
@@ -235,11 +237,14 @@ def _compare(args: argparse.Namespace) -> int:
     keys = ["dataset", "model", "strategy", "reference", "seed"]
     for key, rows in table.groupby(keys, sort=True):
         better, worse = significant_steps(rows)
+        untested, reason = untested_steps(rows)
         dataset, model, strategy, reference, seed = key
+        refused = f"; no test at steps {untested} ({reason})" if untested != "none" else ""
         print(
             f"{dataset} {model}/{strategy} vs {reference} (seed {seed}): "
-            f"better at steps {better}; worse at steps {worse}"
+            f"better at steps {better}; worse at steps {worse}{refused}"
         )
+    print(ORIGIN_LEVEL_MEANING)
     print(path)
     print(write_summary(out_dir))
     return 0

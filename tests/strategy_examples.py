@@ -18,7 +18,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "noise_injection": {"noise_injection": {"std": 0.1, "context": True}},
     "data_as_demonstrator": {"data_as_demonstrator": {"warmup_epochs": 1, "every": 1}},
     "generalized_teacher_forcing": {
-        "generalized_teacher_forcing": {"alpha": "adaptive", "update_every": 2}
+        "generalized_teacher_forcing": {"alpha": "product_bound", "update_every": 2}
     },
     "professor_forcing": {
         "professor_forcing": {"weight": 1.0, "discriminator_hidden": 8, "pass_above": 0.0}

@@ -41,3 +41,26 @@ def test_calibration_chart_has_a_panel_per_metric_group_and_nominal_lines(tmp_pa
     assert save_figure(fig, tmp_path / "calibration.png").stat().st_size > 1000
     with pytest.raises(DataError, match="no probabilistic metric"):
         plot_calibration(pd.DataFrame(rows).assign(metric="rmse"))
+
+
+def test_pit_histogram_draws_the_chosen_steps_with_a_flat_reference():
+    import matplotlib.pyplot as plt
+
+    from forecastab.errors import DataError
+    from forecastab.plotting import plot_pit_histogram
+
+    pit = np.random.default_rng(0).uniform(size=(200, 7))
+    fig = plot_pit_histogram(pit, bins=5, label="gru/tf")
+    try:
+        axes = fig.axes
+        assert [ax.get_title() for ax in axes] == [
+            "step 1 (200 outcomes)", "step 4 (200 outcomes)", "step 7 (200 outcomes)"
+        ]  # fmt: skip
+        heights = [patch.get_height() for patch in axes[0].patches if patch.get_width() == 0.2]
+        expected = np.histogram(pit[:, 0], bins=5, range=(0, 1))[0] / 200 * 5
+        np.testing.assert_allclose(heights, expected)
+        assert any(line.get_ydata()[0] == 1.0 for line in axes[0].lines)  # the flat reference
+    finally:
+        plt.close(fig)
+    with pytest.raises(DataError, match=r"steps \[9\] must lie in 1..7"):
+        plot_pit_histogram(pit, steps=[9])

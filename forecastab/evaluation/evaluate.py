@@ -22,7 +22,6 @@ from forecastab.errors import ConfigError, DataError, unknown_name
 from forecastab.evaluation.block_bootstrap import (
     band_label,
     check_bootstrap,
-    default_block_length,
 )
 from forecastab.evaluation.metrics import (
     NEEDS_TRAIN,
@@ -37,7 +36,7 @@ from forecastab.evaluation.probabilistic import (
     predictive_distribution,
     probabilistic_metrics,
 )
-from forecastab.evaluation.uncertainty import bootstrap_interval
+from forecastab.evaluation.uncertainty import metric_band
 
 MODES = ("free_running", "teacher_forced")
 UNITS = ("original", "scaled")
@@ -192,7 +191,7 @@ def evaluate(
     num_samples: int = 100,
     feedback: str = "sample",
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
-    bootstrap_method: str = "moving",
+    bootstrap_method: str = "circular",
     block_length: int | None = None,
 ) -> Evaluation:
     """Roll the forecaster out over every origin of a split and tabulate per-step metrics.
@@ -229,9 +228,12 @@ def evaluate(
             form; a point forecaster skips them with a warning (``Evaluation.skipped``).
         feedback: what sampled paths feed back, ``sample`` or ``mean``.
         quantiles: the levels ``quantile_loss`` averages over.
-        bootstrap_method: ``moving`` or ``circular`` block bootstrap over consecutive origins,
+        bootstrap_method: ``circular`` or ``moving`` block bootstrap over consecutive origins,
             or ``iid`` (single origins: too narrow for overlapping windows).
-        block_length: origins per block; None: ``max(H, ceil(N ** (1/3)))``, at most ``N``.
+        block_length: origins per block; None: automatic per step, at least
+            ``2 * ceil(h / stride)`` (see :func:`~forecastab.evaluation.uncertainty.metric_band`;
+            a step whose block does not fit 10 times in the origins gets a NaN band and a
+            warning).
 
     Returns:
         An :class:`Evaluation`.
@@ -293,6 +295,7 @@ def evaluate(
     diverged_modes: list[str] = []
     rows: list[pd.DataFrame] = []
     interval_rows: list[pd.DataFrame] = []
+    band_notes: list[str] = []
     steps = np.arange(1, horizon + 1)
     target_names = target_column_names(data, targets.shape[2])
     covariates = getattr(data, "covariates", None)
@@ -380,18 +383,25 @@ def evaluate(
                 )
                 rows.append(frame)
                 if n_bootstrap:
-                    lower, upper = bootstrap_interval(
+                    band = metric_band(
                         result,
                         n_bootstrap=n_bootstrap,
                         confidence=confidence,
                         seed=seed,
                         method=bootstrap_method,
                         block_length=block_length,
+                        stride=stride,
+                        warn=False,
                     )
-                    used = block_length or default_block_length(len(origins), horizon)
-                    label = band_label(bootstrap_method, used, confidence)
-                    interval_rows.append(frame.assign(lower=lower, upper=upper, band=label))
+                    if band.note and band.note not in band_notes:
+                        band_notes.append(band.note)
+                    label = band_label(bootstrap_method, band.block_length, confidence)
+                    interval_rows.append(
+                        frame.assign(lower=band.lower, upper=band.upper, band=label)
+                    )
 
+    for band_note in band_notes:  # once per evaluation, not once per metric and mode
+        warnings.warn(f"{resolved_labels['model']}: {band_note}", RuntimeWarning, stacklevel=2)
     note = None
     if skipped:
         note = (

@@ -34,12 +34,15 @@ COMPARISON_COLUMNS = [
     "seed",
     "step",
     "metric",
-    *STEP_COLUMNS[1:],  # mean_difference ... p_holm, as paired_comparison returns them
+    *STEP_COLUMNS[1:],  # mean_difference ... note, as paired_comparison returns them
 ]
-"""The columns of ``comparisons.csv``: the DESIGN.md contract, then the Holm-adjusted p-value."""
+"""The columns of ``comparisons.csv``: the DESIGN.md contract, then the Holm-adjusted p-value,
+the test's degrees of freedom and why a step has no test (empty where it has one)."""
 
 DEFAULT_REFERENCE_STRATEGY = "teacher_forcing"
 ALL_SEEDS = "all"
+SEED_LEVEL = "seeds"
+"""The ``seed`` label of the seed-level rows: a t test over the seeds' mean differences."""
 LEVEL = 0.05
 
 
@@ -179,7 +182,7 @@ def compare_experiment(
     n_bootstrap: int = 1000,
     confidence: float = 0.95,
     block_length: int | None = None,
-    method: str = "moving",
+    method: str = "circular",
 ) -> pd.DataFrame:
     """Paired comparisons of every series of an experiment against a reference.
 
@@ -197,7 +200,7 @@ def compare_experiment(
     Raises:
         DataError: no saved errors, an unknown reference, or runs on different origins.
     """
-    from forecastab.evaluation.compare import paired_comparison
+    from forecastab.evaluation.compare import paired_comparison, seed_level_comparison, stride_of
 
     check_resamples(n_bootstrap, "n_bootstrap")
     try:
@@ -243,6 +246,7 @@ def compare_experiment(
                     confidence=confidence,
                     block_length=block_length,
                     method=method,
+                    stride=stride_of(ours[seeds[0]].origins),
                 )
                 frames.append(
                     table.drop(columns="n_seeds").assign(
@@ -251,6 +255,19 @@ def compare_experiment(
                         strategy=strategy,
                         reference=label,
                         seed=seed_label,
+                        metric=loss,
+                    )
+                )
+            if len(common) > 1:
+                frames.append(
+                    _seed_rows(
+                        seed_level_comparison(
+                            {seed: ours[seed].errors for seed in common},
+                            {seed: theirs[seed].errors for seed in common},
+                            loss=loss,
+                        )
+                    ).assign(
+                        dataset=dataset, model=model, strategy=strategy, reference=label,
                         metric=loss,
                     )
                 )
@@ -284,6 +301,36 @@ def _raise_if_diverged(out_dir: Path) -> None:
             "diverged run keeps no errors to compare (see summary.md): lower the learning rate "
             "or add gradient clipping and rerun"
         )
+
+
+def _seed_rows(seed_table: pd.DataFrame) -> pd.DataFrame:
+    """Seed-level tests as ``comparisons.csv`` rows with seed :data:`SEED_LEVEL`.
+
+    ``statistic`` and ``p_value`` are the t test over seeds, ``p_holm`` its Holm adjustment
+    over the steps, ``df`` the seeds minus one, ``note`` the sign test.
+    """
+    from forecastab.evaluation.compare import holm
+
+    per_step = seed_table[seed_table["step"] > 0]
+    return pd.DataFrame(
+        {
+            "step": per_step["step"].to_numpy(),
+            "mean_difference": per_step["mean_difference"].to_numpy(),
+            "lower": np.nan,
+            "upper": np.nan,
+            "statistic": per_step["t_statistic"].to_numpy(),
+            "p_value": per_step["p_t"].to_numpy(),
+            "p_holm": holm(per_step["p_t"].to_numpy()),
+            "df": per_step["n_seeds"].to_numpy() - 1,
+            "note": [
+                f"seed-level: lower in {w} of {n} seeds, sign test p = {_p(p)}"
+                for w, n, p in zip(
+                    per_step["wins"], per_step["n_seeds"], per_step["p_sign"], strict=True
+                )
+            ],
+            "seed": SEED_LEVEL,
+        }
+    )
 
 
 def write_comparisons(out_dir: Path, table: pd.DataFrame) -> Path:
@@ -342,30 +389,64 @@ def significant_steps(rows: pd.DataFrame, level: float = LEVEL) -> tuple[str, st
     return step_ranges(better), step_ranges(worse)
 
 
+def untested_steps(rows: pd.DataFrame) -> tuple[str, str]:
+    """``(steps, reason)``: the steps where the test refused, and the first step's reason.
+
+    Tables written before forecastab gave reasons have no ``note`` column: NaN p-values
+    there count as untested with no reason.
+    """
+    refused = rows[~np.isfinite(rows["p_value"].to_numpy(dtype=np.float64))]
+    if refused.empty:
+        return "none", ""
+    notes = refused["note"] if "note" in refused else pd.Series([""] * len(refused))
+    reason = next((str(n) for n in notes if isinstance(n, str) and n), "")
+    if reason.startswith("seed-level"):
+        reason = "fewer than 2 seeds or no spread between them"
+    return step_ranges(sorted(refused["step"].astype(int))), reason
+
+
+ORIGIN_LEVEL_MEANING = (
+    "The per-step test is origin-level: conditional on the trained models, are they different "
+    "on test origins like these? The seed-level test asks whether another training run of the "
+    "same procedure would be better."
+)
+
+
 def comparison_markdown(table: pd.DataFrame, level: float = LEVEL) -> str:
     """The summary section: per series, the steps significantly better or worse."""
     lines = [
         "## Paired comparisons",
         "",
-        "Diebold-Mariano test per step on the same test origins (HAC variance at lag h - 1, "
-        "Harvey-Leybourne-Newbold correction), Holm-corrected over the steps at "
+        "Diebold-Mariano test per step on the same test origins (dependence lag "
+        "ceil(h / stride) - 1 origins; equal-weighted cosine variance with Student's t on its "
+        "fixed-b degrees of freedom, see docs/statistics.md), Holm-corrected over the steps at "
         f"{level:g}; `seed all` pairs the per-origin loss differences averaged over the seeds "
-        "both ran. Better = lower loss than the reference. The mean difference is the loss "
-        "minus the reference's loss, averaged over steps and origins, in the loss's units: "
-        "for `mse` the data's units squared (an MSE, not an RMSE), for `mae` the data's units.",
+        f"both ran; `seed {SEED_LEVEL}` is the seed-level test (a t test over the seeds' mean "
+        "differences, Holm over the steps). Better = lower loss than the reference. Steps with "
+        "too few independent origins for a valid test get no test (`no test at steps`). The mean "
+        "difference is the loss minus the reference's loss, averaged over steps and origins, in "
+        "the loss's units: for `mse` the data's units squared (an MSE, not an RMSE), for `mae` "
+        "the data's units. " + ORIGIN_LEVEL_MEANING,
         "",
         "| dataset | model | strategy | reference | seed | metric | better at steps | "
-        "worse at steps | mean difference (loss units) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "worse at steps | no test at steps | mean difference (loss units) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     keys = ["dataset", "model", "strategy", "reference", "seed", "metric"]
+    reasons: list[str] = []
     for key, rows in table.groupby(keys, sort=True):
         better, worse = significant_steps(rows, level)
+        untested, reason = untested_steps(rows)
+        if reason and reason not in reasons:
+            reasons.append(reason)
         mean = float(rows["mean_difference"].mean())
         unit = " (squared units)" if key[-1] == "mse" else ""
         lines.append(
-            "| " + " | ".join(str(k) for k in key) + f" | {better} | {worse} | {mean:.4g}{unit} |"
+            "| " + " | ".join(str(k) for k in key)
+            + f" | {better} | {worse} | {untested} | {mean:.4g}{unit} |"
         )
+    if reasons:
+        lines += ["", *(f"- No test: {reason}." for reason in reasons)]
     return "\n".join(lines) + "\n"
 
 
@@ -375,15 +456,17 @@ def headline_test(
     """The summary's paired test: ``test(model, strategy, reference)`` -> a sentence or None.
 
     Diebold-Mariano per step on squared errors over the same test origins, paired over the
-    seeds both ran, Holm-corrected over the steps (as ``forecastab compare``); None where the
-    two runs have no saved errors or seeds in common.
+    seeds both ran, Holm-corrected over the steps (as ``forecastab compare``), with the steps
+    it refuses and why; then, with 2 or more seeds, the seed-level t and sign tests of the
+    mean difference over all steps. None where the two runs have no saved errors or seeds in
+    common.
 
     Args:
         runs: :func:`load_errors` of the experiment.
         dataset: the dataset label the sentence is about.
         level: the test level.
     """
-    from forecastab.evaluation.compare import paired_comparison
+    from forecastab.evaluation.compare import paired_comparison, seed_level_comparison, stride_of
 
     def test(model: str, strategy: str, reference: str) -> str | None:
         mine = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
@@ -395,31 +478,51 @@ def headline_test(
         )
         if not seeds:
             return None
+        mine_errors = {seed: ours[seed].errors for seed in seeds}
+        their_errors = {seed: theirs[seed].errors for seed in seeds}
         try:  # the interval is not used here: the tests only
-            table = paired_comparison(
-                {seed: ours[seed].errors for seed in seeds},
-                {seed: theirs[seed].errors for seed in seeds},
-                n_bootstrap=0,
-            )
+            stride = stride_of(ours[seeds[0]].origins)
+            table = paired_comparison(mine_errors, their_errors, n_bootstrap=0, stride=stride)
         except ForecastabError:  # too few origins for the test: the seeds' ranges stand
             return None
         better, worse = significant_steps(table, level)
+        untested, reason = untested_steps(table)
         horizon = len(table)
+        tested = horizon - int((~np.isfinite(table["p_value"].to_numpy())).sum())
         found = [
             f"{word} at step(s) {steps}"
             for word, steps in (("significantly better", better), ("significantly worse", worse))
             if steps != "none"
         ]
-        quiet = (
-            " and ".join(found) + f" of {horizon}, not significantly different at the others"
-            if found
-            else "not significantly different at any step"
+        if tested == 0:
+            quiet = f"not testable at any of the {horizon} steps ({reason})"
+        else:
+            quiet = (
+                " and ".join(found) + ", not significantly different at the other tested steps"
+                if found
+                else "not significantly different at any tested step"
+            )
+            if untested != "none":
+                quiet += f"; no test at step(s) {untested} of {horizon} ({reason})"
+        n_origins = len(ours[seeds[0]].origins)
+        text = (
+            f"origin-level paired Diebold-Mariano test per forecast step on the same "
+            f"{n_origins} test origins (stride {stride}; squared error, paired over "
+            f"{len(seeds)} seed(s), Holm-corrected over the {tested} tested step(s) at "
+            f"{level:g}): `{strategy}` against `{reference}` is {quiet}"
         )
-        return (
-            f"paired Diebold-Mariano test per forecast step on the same "
-            f"{len(ours[seeds[0]].origins)} test origins (squared error, paired over "
-            f"{len(seeds)} seed(s), Holm-corrected over {horizon} steps at {level:g}): "
-            f"`{strategy}` against `{reference}` is {quiet}"
-        )
+        if len(seeds) >= 2:
+            overall = seed_level_comparison(mine_errors, their_errors).iloc[-1]
+            text += (
+                f". Seed-level (does the training procedure win on another seed?): the mean "
+                f"squared-error difference over all steps is {overall['mean_difference']:.4g}, "
+                f"lower for `{strategy}` in {int(overall['wins'])} of {len(seeds)} seeds "
+                f"(t test p = {_p(overall['p_t'])}, sign test p = {_p(overall['p_sign'])})"
+            )
+        return text
 
     return test
+
+
+def _p(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{value:.3g}"

@@ -303,7 +303,7 @@ class EvaluationConfig(_Strict):
     units: Literal["original", "scaled"] = "original"
     stride: Integer = Field(default=1, gt=0)
     n_bootstrap: Integer = Field(default=0, ge=0)
-    bootstrap_method: Literal["moving", "circular", "iid"] = "moving"
+    bootstrap_method: Literal["moving", "circular", "iid"] = "circular"
     block_length: Integer | None = Field(default=None, gt=0)
     long_run: LongRunConfig | None = None
     num_samples: Integer = Field(default=100, ge=1)

@@ -432,6 +432,7 @@ def _train_and_evaluate(cell: RunCell) -> None:
     module.eval()
     evaluation = _evaluate(cell, module, datamodule)
     _render_fan(cell.run_dir, evaluation, datamodule)
+    _render_pit(cell.run_dir, evaluation)
     report.atomic_write(cell.run_dir / report.METRICS, report.results_csv(evaluation.table))
     save_errors(cell.run_dir, evaluation, datamodule)  # per-origin errors for `compare`
     if config.evaluation.long_run is not None:
@@ -550,6 +551,7 @@ def run_baselines(
             _warn(evaluation.skipped)
         report.atomic_write(run_dir / report.METRICS, report.results_csv(evaluation.table))
         save_errors(run_dir, evaluation)
+        _render_pit(run_dir, evaluation)
         if config.evaluation.long_run is not None:
             record_long_run(
                 run_dir,
@@ -746,6 +748,7 @@ OUTPUT_FILES = (
     CALIBRATION_CHART,
 )
 """The files ``forecastab run`` writes at the top of its output folder."""
+PIT_CHART = "pit.png"
 
 
 def render_calibration(out_dir: Path, table: Any) -> None:
@@ -753,6 +756,24 @@ def render_calibration(out_dir: Path, table: Any) -> None:
     from forecastab.plotting import plot_calibration, save_figure
 
     save_figure(plot_calibration(table), out_dir / CALIBRATION_CHART)
+
+
+def _render_pit(run_dir: Path, evaluation: Any) -> None:
+    """``pit.png`` in a run folder whose evaluation has a free-running predictive distribution
+    (sampled paths or a baseline's Gaussian); never fails the run."""
+    predictive = evaluation.predictive.get("free_running")
+    if predictive is None:
+        return
+    from forecastab.evaluation.probabilistic import pit_values
+    from forecastab.plotting import plot_pit_histogram, save_figure
+
+    labels = evaluation.labels
+    try:
+        pit = pit_values(predictive, evaluation.targets)  # (N, H, C)
+        label = f"{labels['model']}/{labels['strategy']}, free running"
+        save_figure(plot_pit_histogram(pit, label=label), run_dir / PIT_CHART)
+    except Exception as error:  # a chart must never lose the numbers
+        _warn(f"could not draw {run_dir.name}/{PIT_CHART}: {error}")
 
 
 def _render_fan(run_dir: Path, evaluation: Any, datamodule: Any) -> None:

@@ -282,3 +282,71 @@ def plot_evaluation_fan(evaluation: Any, data: Any, *, mode: str = "free_running
         contexts, evaluation.targets, samples, n=n, target=target, origins=names,
         ylabel=f"value ({evaluation.units} units)", times=times,
     )  # fmt: skip
+
+
+def plot_pit_histogram(
+    pit: ArrayLike,
+    *,
+    steps: Sequence[int] | None = None,
+    bins: int = 10,
+    label: str | None = None,
+    axes: Sequence[Axes] | None = None,
+) -> Figure:
+    """Histograms of the probability integral transform at a few forecast steps.
+
+    A calibrated forecast gives a flat histogram (the dotted line, with the grey band where 95%
+    of the bins of a calibrated forecast of as many outcomes fall). A U shape means the
+    forecast is overconfident (outcomes in its tails too often), a hump underconfident, a
+    slope biased. Values pooled over origins and target columns.
+
+    Args:
+        pit: ``(N, H)`` or ``(N, H, C)`` PIT values in ``[0, 1]``
+            (:func:`forecastab.evaluation.probabilistic.pit_values`).
+        steps: 1-based steps to draw; None: the first, middle and last.
+        bins: bins per histogram.
+        label: what the values are of (``gru/teacher_forcing``), for the title.
+        axes: one Axes per step; a new figure when None.
+
+    Returns:
+        The figure.
+
+    Raises:
+        DataError: PIT values of the wrong shape, or a step outside ``1..H``.
+    """
+    values = np.asarray(pit, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[:, :, None]  # (N, H, 1)
+    if values.ndim != 3:
+        raise DataError(f"PIT values must be (N, H) or (N, H, C), got {values.shape}")
+    n, horizon, _ = values.shape
+    if steps is None:
+        steps = sorted({1, (horizon + 1) // 2, horizon})
+    if any(not 1 <= step <= horizon for step in steps):
+        raise DataError(f"steps {list(steps)} must lie in 1..{horizon}")
+    from scipy import stats
+
+    fig, panel_axes = small_multiples_axes(
+        len(steps), nrows=1, ncols=len(steps), size=(2.4 * len(steps) + 0.4, 2.6), axes=axes,
+        chart="plot_pit_histogram",
+    )  # fmt: skip
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for ax, step in zip(panel_axes, steps):
+        column = values[:, step - 1].ravel()
+        column = column[np.isfinite(column)]
+        density = np.histogram(column, bins=edges)[0] / max(len(column), 1) * bins
+        ax.bar(edges[:-1], density, width=1.0 / bins, align="edge", color=FAN_COLOUR,
+               alpha=0.75, edgecolor="white", linewidth=0.6)  # fmt: skip
+        if len(column):
+            low, high = stats.binom.ppf([0.025, 0.975], len(column), 1.0 / bins)
+            ax.axhspan(low / len(column) * bins, high / len(column) * bins, color="0.85",
+                       zorder=0)  # fmt: skip
+        ax.axhline(1.0, color="0.3", linewidth=0.9, linestyle=":")
+        ax.set_xlim(0.0, 1.0)
+        style_axes(ax, xlabel="PIT", ylabel="density", title=f"step {step} ({len(column)} outcomes)")
+        ax.title.set_fontsize("small")
+    fig.suptitle(
+        "probability integral transform" + (f": {label}" if label else "")
+        + "\nflat = calibrated, U = overconfident, hump = underconfident",
+        fontsize="small",
+    )
+    return fig

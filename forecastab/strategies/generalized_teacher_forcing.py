@@ -1,30 +1,41 @@
 """Generalized teacher forcing (Hess, Monfared, Brenner, Durstewitz, ICML 2023).
 
-Hess et al. (2023), "Generalized Teacher Forcing for Learning Chaotic Dynamics", feed the model
-a convex mix of its own state and the state inferred from data, ``(1 - alpha) * z + alpha * d``,
-at every step: ``alpha = 1`` is teacher forcing, ``alpha = 0`` free running. Gradients flow
-through the model's part, so the loss sees the whole rollout while the forcing keeps the
-Jacobian products (and so the gradients) from exploding on chaotic data. Their adaptive rule
-sets ``alpha = max(0, 1 - 1 / G)`` where ``G`` estimates the growth rate of the rollout's
-Jacobian product, re-estimated during training and smoothed with ``gamma``.
+Hess et al. (2023), "Generalized Teacher Forcing for Learning Chaotic Dynamics", feed a
+(PL)RNN a convex mix of its own latent state and the state inferred from data,
+``(1 - alpha) * z + alpha * d``, at every step: ``alpha = 1`` is teacher forcing, ``alpha = 0``
+free running. Gradients flow through the model's part, so the loss sees the whole rollout while
+the forcing keeps the Jacobian products (and so the gradients) from exploding on chaotic data.
 
-Here the decoder is fed ``(1 - alpha) * prediction + alpha * truth`` at every step through the
-rollout's ``feed`` hook (gradients flow through the prediction part; the truth has none).
-``alpha`` is a constant, any teacher-forcing schedule (its ratio is alpha), or ``adaptive``.
+**What forecastab forces is the fed-back observation, not a latent state.** Its networks have
+no data-inferred latent state, so the decoder is fed ``(1 - alpha) * prediction + alpha *
+truth`` at every step through the rollout's ``feed`` hook (gradients flow through the
+prediction part; the truth has none), while the hidden state runs free. ``alpha`` is a
+constant, any teacher-forcing schedule (its ratio is alpha), or an adaptive rule:
 
-Deviations: (1) the paper forces the latent state of a (PL)RNN with its data-inferred value;
-forecastab's networks have no data-inferred latent state, so this is the paper's variant that
-forces the fed-back *observation* (the value the decoder reads next). (2) For ``adaptive``,
-``G`` is the per-step geometric growth of the norm of the free-running rollout's own Jacobian
-product ``d y_H / d x_1`` (from the first fed-back value to the last prediction, spectral norm
-per window, geometric mean over windows), measured every ``update_every`` training steps by
-``C`` backward passes, instead of the paper's bound from the product of per-step latent
-Jacobian norms.
+- ``product_bound`` (Hess et al.'s rule, the ``product_upper_bound`` estimate of the authors'
+  GTF-shPLRNN code): per window, the geometric mean over steps of the spectral norms of the
+  per-step Jacobians, evaluated on the data (teacher-forced) path; ``G`` is the largest over
+  the windows of a batch and ``alpha = max(0, 1 - 1 / G)``, which bounds the norm of the
+  forced Jacobian product ``prod (1 - alpha) J_t`` by 1. Here the per-step Jacobian is that
+  of the prediction with respect to the value fed at that step (``d y_{t+1} / d x_t``, the
+  hidden state held), the observation-space counterpart of the paper's latent Jacobian. In a
+  latent model the product of the per-step norms bounds the rollout's Jacobian product; here
+  the free hidden state carries influence these partial derivatives do not see, so it is no
+  bound (on an untrained GRU it can be 10 times smaller than the rollout's growth).
+  Every ``update_every`` training steps; a larger estimate replaces alpha at once, a smaller
+  one is blended in, ``alpha <- gamma * alpha + (1 - gamma) * estimate`` (as the authors'
+  training loop does).
+- ``rollout_growth`` (forecastab's earlier rule, called ``adaptive`` before; that name still
+  selects it, with a warning): ``G`` is the per-step geometric growth of the norm of the
+  free-running rollout's whole Jacobian product ``d y_H / d x_1``. On a trained contracting
+  model it is often below 1 and then sets ``alpha = 0`` (free running): the mitigations
+  studies' ``gtf_adaptive`` runs were bit-for-bit free running for that reason.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +49,12 @@ from forecastab.teacher_forcing.callback import TeacherForcingScheduler
 from forecastab.teacher_forcing.rollout import rollout
 from forecastab.teacher_forcing.schedules import schedule_from_spec
 
-ADAPTIVE = "adaptive"
+PRODUCT_BOUND = "product_bound"
+ROLLOUT_GROWTH = "rollout_growth"
+ADAPTIVE_RULES = (PRODUCT_BOUND, ROLLOUT_GROWTH)
+"""Adaptive rules for alpha: Hess et al.'s per-step product bound, or the rollout's growth."""
+LEGACY_ADAPTIVE = "adaptive"
+"""The earlier name of ``rollout_growth``; still accepted, with a warning."""
 
 
 @dataclass
@@ -47,10 +63,12 @@ class GeneralizedTeacherForcingConfig:
 
     Attributes:
         alpha: the weight of the truth in the fed value: a number in [0, 1], a teacher-forcing
-            schedule mapping (``{schedule: linear, k: 1, c: 0.05}``, its ratio is alpha), or
-            ``adaptive`` (Hess et al.'s rule from the rollout's Jacobian growth).
-        update_every: for ``adaptive``, training steps between two estimates of alpha.
-        gamma: for ``adaptive``, smoothing: ``alpha <- gamma * alpha + (1 - gamma) * estimate``.
+            schedule mapping (``{schedule: linear, k: 1, c: 0.05}``, its ratio is alpha),
+            ``product_bound`` (Hess et al.'s rule) or ``rollout_growth`` (the earlier rule,
+            also spelled ``adaptive``).
+        update_every: for an adaptive rule, training steps between two estimates of alpha.
+        gamma: for an adaptive rule, smoothing: ``alpha <- gamma * alpha + (1 - gamma) *
+            estimate`` (``product_bound`` takes a larger estimate at once).
     """
 
     alpha: float | str | dict[str, Any]
@@ -62,15 +80,24 @@ class GeneralizedTeacherForcingConfig:
         if isinstance(alpha, dict):
             schedule_from_spec(alpha)
         elif isinstance(alpha, str):
-            if alpha != ADAPTIVE:
+            if alpha == LEGACY_ADAPTIVE:
+                warnings.warn(
+                    "generalized_teacher_forcing: alpha 'adaptive' is the rollout-growth rule "
+                    "(renamed 'rollout_growth'), not Hess et al.'s; write 'rollout_growth' to "
+                    "keep it or 'product_bound' for the paper's rule",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            elif alpha not in ADAPTIVE_RULES:
                 raise ConfigError(
                     f"generalized_teacher_forcing: alpha must be a number in [0, 1], "
-                    f"'{ADAPTIVE}' or a schedule mapping, got {alpha!r}"
+                    f"'{PRODUCT_BOUND}', '{ROLLOUT_GROWTH}' or a schedule mapping, got {alpha!r}"
                 )
         elif not (isinstance(alpha, int | float) and 0.0 <= alpha <= 1.0):
             raise ConfigError(
                 "generalized_teacher_forcing: alpha must lie in [0, 1] (1 is teacher forcing, "
-                f"0 free running), or be '{ADAPTIVE}' or a schedule mapping; got {alpha!r}"
+                f"0 free running), or be '{PRODUCT_BOUND}', '{ROLLOUT_GROWTH}' or a schedule "
+                f"mapping; got {alpha!r}"
             )
         if self.update_every < 1:
             raise ConfigError(
@@ -106,19 +133,27 @@ class GeneralizedTeacherForcing(Strategy):
             return [TeacherForcingScheduler(schedule_from_spec(self.config.alpha))]
         return []
 
+    @property
+    def rule(self) -> str | None:
+        """The adaptive rule in use, or None for a constant or scheduled alpha."""
+        alpha = self.config.alpha
+        if not isinstance(alpha, str):
+            return None
+        return ROLLOUT_GROWTH if alpha == LEGACY_ADAPTIVE else alpha
+
     def alpha(self, module: Any) -> float:
         """The current alpha: constant, the schedule's ratio, or the adaptive estimate."""
         alpha = self.config.alpha
         if isinstance(alpha, dict):
             return float(module.teacher_forcing_ratio)
-        if alpha == ADAPTIVE:
+        if self.rule is not None:
             return 1.0 if self.adaptive_alpha is None else self.adaptive_alpha
         return float(alpha)
 
     def training_step(self, module: Any, batch: Batch, batch_idx: int) -> Tensor:
         context, targets, covariates = split_batch(batch)
-        if self.config.alpha == ADAPTIVE and module.global_step % self.config.update_every == 0:
-            self._update_alpha(module, context, covariates)
+        if self.rule is not None and module.global_step % self.config.update_every == 0:
+            self._update_alpha(module, context, targets, covariates)
         alpha = self.alpha(module)
 
         def mix(prediction: Tensor, truth: Tensor | None, step: int) -> Tensor:
@@ -134,16 +169,26 @@ class GeneralizedTeacherForcing(Strategy):
         module.log("gtf_alpha", alpha, on_step=True, on_epoch=True, batch_size=len(context))
         return loss
 
-    def _update_alpha(self, module: Any, context: Tensor, covariates: Any = None) -> None:
-        growth = jacobian_growth(module.network, context, module.horizon, covariates=covariates)
+    def _update_alpha(
+        self, module: Any, context: Tensor, targets: Tensor, covariates: Any = None
+    ) -> None:
+        if self.rule == PRODUCT_BOUND:
+            growth = jacobian_product_bound(
+                module.network, context, targets, covariates=covariates
+            )
+        else:
+            growth = jacobian_growth(
+                module.network, context, module.horizon, covariates=covariates
+            )
         if growth is None:
             return
         estimate = max(0.0, 1.0 - 1.0 / growth) if growth > 0 else 0.0
         gamma = self.config.gamma
         previous = self.adaptive_alpha
-        self.adaptive_alpha = (
-            estimate if previous is None else gamma * previous + (1 - gamma) * estimate
-        )
+        if previous is None or (self.rule == PRODUCT_BOUND and estimate > previous):
+            self.adaptive_alpha = estimate
+        else:
+            self.adaptive_alpha = gamma * previous + (1 - gamma) * estimate
 
     def get_extra_state(self) -> dict[str, Any]:
         return {"adaptive_alpha": self.adaptive_alpha}
@@ -190,4 +235,56 @@ def jacobian_growth(
     norms = torch.linalg.matrix_norm(jacobian, ord=2).clamp_min(1e-12)  # (B,)
     log_growth = torch.log(norms) / (horizon - 1)
     value = float(torch.exp(log_growth.mean()))
+    return value if math.isfinite(value) else None
+
+
+def jacobian_product_bound(
+    network: Any, context: Tensor, targets: Tensor, *, covariates: Any = None
+) -> float | None:
+    """Hess et al.'s ``G``: per window, the geometric mean of per-step Jacobian norms; the max.
+
+    On the teacher-forced path (the true values fed at every step), the per-step Jacobian is
+    ``J_t = d y_{t+1} / d x_t``: how the prediction after step ``t`` moves with the value fed
+    at step ``t``, the hidden state held. ``G = max_windows (prod_t ||J_t||_2) ** (1 / (H - 1))``
+    over the ``H - 1`` fed values. None when ``H = 1``. The parameters receive no gradient.
+
+    Args:
+        network: an autoregressive network.
+        context: ``(B, L, C)`` contexts.
+        targets: ``(B, H, C)`` the true future (the values fed).
+        covariates: the batch's covariate channels, when the data has any.
+    """
+    horizon = targets.shape[1]
+    if horizon < 2:
+        return None
+    leaves: list[Tensor] = []
+
+    def true_leaf(prediction: Tensor, truth: Tensor | None, step: int) -> Tensor:
+        leaf = truth.detach().clone().requires_grad_(True)  # (B, C)
+        leaves.append(leaf)
+        return leaf
+
+    with torch.enable_grad():
+        predictions = rollout(
+            network,
+            context.detach(),
+            horizon,
+            targets=targets.detach(),
+            feed=true_leaf,
+            covariates=covariates,
+        ).predictions  # (B, H, C)
+        channels = predictions.shape[2]
+        log_norms = []
+        for step in range(horizon - 1):
+            rows = [
+                torch.autograd.grad(
+                    predictions[:, step + 1, c].sum(), leaves[step], retain_graph=True
+                )[0]
+                for c in range(channels)
+            ]
+            jacobian = torch.stack(rows, dim=1)  # (B, C, C): d y_{t+1}[c] / d x_t[c']
+            norms = torch.linalg.matrix_norm(jacobian, ord=2).clamp_min(1e-12)  # (B,)
+            log_norms.append(torch.log(norms))
+    per_window = torch.stack(log_norms, dim=1).mean(dim=1)  # (B,) log geometric means
+    value = float(torch.exp(per_window.max()))
     return value if math.isfinite(value) else None

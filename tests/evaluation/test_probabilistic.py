@@ -12,6 +12,7 @@ from forecastab.evaluation.probabilistic import (
     GaussianForecast,
     SampleForecast,
     gaussian_crps,
+    pit_values,
     probabilistic_metrics,
     sample_crps,
 )
@@ -93,25 +94,65 @@ def test_quantile_loss_hand_table(truth, levels, expected):
     assert value[0] == pytest.approx(expected)
 
 
+# samples 0, 1, ..., 18: interval ends at the Weibull positions (S + 1) p = 20 p, so the 50%
+# interval is [x_(5), x_(15)] = [4, 14] and the 90% one [x_(1), x_(19)] = [0, 18]
+NINETEEN = np.arange(19.0).reshape(1, 19, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("truth", "coverage_50", "coverage_90", "width_90"),
     [
-        (5.0, 1.0, 1.0, 9.0),  # 50%: [2.5, 7.5], 90%: [0.5, 9.5]
-        (2.0, 0.0, 1.0, 9.0),
-        (7.5, 1.0, 1.0, 9.0),  # an edge counts as inside
-        (9.7, 0.0, 0.0, 9.0),
-        (0.2, 0.0, 0.0, 9.0),
+        (9.0, 1.0, 1.0, 18.0),
+        (3.0, 0.0, 1.0, 18.0),
+        (14.0, 1.0, 1.0, 18.0),  # an edge counts as inside
+        (18.5, 0.0, 0.0, 18.0),
+        (-0.5, 0.0, 0.0, 18.0),
     ],
 )
 def test_coverage_and_width_hand_table(truth, coverage_50, coverage_90, width_90):
     metrics = probabilistic_metrics(
-        SampleForecast(ELEVEN),
+        SampleForecast(NINETEEN),
         np.full((1, 1, 1), truth),
         ["coverage_50", "coverage_90", "interval_width_90"],
     )
     assert metrics["coverage_50"].per_step[0] == coverage_50
     assert metrics["coverage_90"].per_step[0] == coverage_90
     assert metrics["interval_width_90"].per_step[0] == pytest.approx(width_90)
+
+
+@pytest.mark.parametrize("n_samples", [19, 100])
+def test_a_calibrated_sampler_covers_the_nominal_level(n_samples):
+    # truth and samples from the same N(0, 1): 20,000 outcomes, so the Monte Carlo standard
+    # error of a 90% rate is 0.2 points. Linear interpolation (numpy's default) would cover
+    # (S - 1) 0.9 / (S + 1): 80.0% at S = 19, 88.2% at S = 100.
+    rng = np.random.default_rng(7)
+    samples = rng.normal(size=(20_000, n_samples, 1, 1))
+    truth = rng.normal(size=(20_000, 1, 1))
+    metrics = probabilistic_metrics(SampleForecast(samples), truth, ["coverage_90", "coverage_50"])
+    assert metrics["coverage_90"].per_step[0] == pytest.approx(0.90, abs=0.006)
+    assert metrics["coverage_50"].per_step[0] == pytest.approx(0.50, abs=0.01)
+    linear = np.quantile(samples[:, :, 0, 0], [0.05, 0.95], axis=1)  # (2, N)
+    inside = (truth[:, 0, 0] >= linear[0]) & (truth[:, 0, 0] <= linear[1])
+    assert inside.mean() == pytest.approx((n_samples - 1) * 0.9 / (n_samples + 1), abs=0.006)
+
+
+def test_pit_is_uniform_for_a_calibrated_forecast_and_u_shaped_for_an_overconfident_one():
+    rng = np.random.default_rng(8)
+    truth = rng.normal(size=(4000, 2, 1))
+    calibrated = pit_values(SampleForecast(rng.normal(size=(4000, 49, 2, 1))), truth)
+    counts = np.histogram(calibrated, bins=5, range=(0, 1))[0] / calibrated.size
+    np.testing.assert_allclose(counts, 0.2, atol=0.015)
+    narrow = pit_values(SampleForecast(0.5 * rng.normal(size=(4000, 49, 2, 1))), truth)
+    tails = np.mean((narrow < 0.1) | (narrow > 0.9))
+    # N(0, 0.25) as the forecast of N(0, 1): P(|Z| > 1.2816 * 0.5) = 0.52
+    assert tails == pytest.approx(2 * (1 - 0.7390), abs=0.02)
+    # by hand: samples 0, 1, 2, 3 and truth 1 (one below, one tie): (1 + 1) / 5
+    assert pit_values(
+        SampleForecast(np.arange(4.0).reshape(1, 4, 1, 1)), np.ones((1, 1, 1))
+    )[0, 0, 0] == pytest.approx(0.4)
+    gaussian = pit_values(GaussianForecast(np.zeros((1, 1, 1)), np.ones((1, 1, 1))),
+                          np.full((1, 1, 1), 1.6448536))  # fmt: skip
+    assert gaussian[0, 0, 0] == pytest.approx(0.95, abs=1e-6)
 
 
 def test_path_coverage_against_product_of_per_step_coverages():
@@ -145,11 +186,15 @@ def test_gaussian_forecast_metrics_use_its_quantiles():
 
 
 def test_many_origins_are_chunked_without_changing_the_result():
+    # 600 origins span three chunks; the oracle is the definition, E|X - y| minus the unbiased
+    # pairwise term, by broadcasting over all pairs (no sorting, no chunks)
     rng = np.random.default_rng(3)
     samples = rng.normal(size=(600, 9, 2, 1))
     targets = rng.normal(size=(600, 2, 1))
-    whole = sample_crps(np.sort(samples, axis=1), targets).mean(axis=(0, 2))
-    np.testing.assert_allclose(per_step(SampleForecast(samples), targets, "crps"), whole)
+    spread = np.abs(samples - targets[:, None]).mean(axis=1)  # (N, H, C)
+    pairs = np.abs(samples[:, :, None] - samples[:, None, :]).sum(axis=(1, 2))  # (N, H, C)
+    expected = (spread - pairs / (2 * 9 * 8)).mean(axis=(0, 2))
+    np.testing.assert_allclose(per_step(SampleForecast(samples), targets, "crps"), expected)
 
 
 def test_bad_input_is_a_one_line_error():

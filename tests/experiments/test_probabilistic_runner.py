@@ -43,6 +43,10 @@ def test_probabilistic_grid_scores_networks_and_gaussian_baselines(
     assert "naive: probabilistic metrics crps, coverage_90 skipped" in capsys.readouterr().err
     assert (out / "calibration.png").stat().st_size > 1000
     assert (out / "runs" / "gru__tf__seed0" / "fan_chart.png").stat().st_size > 1000
+    # PIT histograms for the sampled network and the Gaussian baseline, none for the point one
+    assert (out / "runs" / "gru__tf__seed0" / "pit.png").stat().st_size > 1000
+    assert (out / "runs" / "arima__baseline" / "pit.png").stat().st_size > 1000
+    assert not (out / "runs" / "naive__baseline" / "pit.png").exists()
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,8 @@ BAD = [
             "generalized_teacher_forcing": {"alpha": 1.5},
         },
         "strategies[0]: generalized_teacher_forcing: alpha must lie in [0, 1] (1 is teacher "
-        "forcing, 0 free running), or be 'adaptive' or a schedule mapping; got 1.5",
+        "forcing, 0 free running), or be 'product_bound', 'rollout_growth' or a schedule "
+        "mapping; got 1.5",
     ),
     (
         {"name": "x", "method": "noise_injection", "noise_injection": {"std": -0.1}},

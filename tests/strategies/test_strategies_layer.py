@@ -111,8 +111,6 @@ BAD_SPECS = [
 
 @pytest.mark.parametrize(("spec", "message"), BAD_SPECS)
 def test_bad_specs_are_one_line_errors(spec, message) -> None:
-    if "professor_forcing" not in METHODS and "professor" in message:
-        pytest.skip("professor_forcing not registered")
     with pytest.raises(ConfigError) as caught:
         strategy_from_spec(spec)
     assert str(caught.value).startswith(message)

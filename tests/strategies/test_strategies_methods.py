@@ -4,6 +4,7 @@ so that the test fails when the method is wrong."""
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import pytorch_lightning as pl
@@ -14,7 +15,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from forecastab.models import ForecastModule, RNNConfig, TransformerConfig
 from forecastab.strategies import DataAsDemonstrator, ProfessorForcing
-from forecastab.strategies.generalized_teacher_forcing import jacobian_growth
+from forecastab.strategies.generalized_teacher_forcing import (
+    jacobian_growth,
+    jacobian_product_bound,
+)
 from forecastab.strategies.professor_forcing import Behaviours
 from forecastab.teacher_forcing import rollout
 
@@ -73,6 +77,11 @@ def test_noise_schedule_scales_std_over_training() -> None:
         }
     )
     assert module.strategy.current_std(module) == 0.4  # outside a fit: progress 0
+    # inside a fit the schedule multiplies std by k ** epoch (epochs by default), step by step
+    for epoch in (1, 2, 5):
+        module._trainer = SimpleNamespace(current_epoch=epoch, global_step=100 * epoch)
+        assert module.strategy.current_std(module) == pytest.approx(0.4 * 0.5**epoch)
+    module._trainer = None
 
 
 # -- generalized teacher forcing -----------------------------------------------------------
@@ -123,9 +132,9 @@ def test_gtf_feeds_the_convex_mix_with_gradient_through_the_prediction(batch) ->
         torch.testing.assert_close(a, p.grad)
 
 
-def test_gtf_adaptive_alpha_follows_the_jacobian_growth(batch) -> None:
-    context, _ = batch
-    module = _module(_gtf("adaptive"))
+def test_gtf_rollout_growth_alpha_follows_the_jacobian_growth(batch) -> None:
+    context, targets = batch
+    module = _module(_gtf("rollout_growth"))
     growth = jacobian_growth(module.network, context, H)
     # reference growth by finite differences of the first fed-back value
     net = module.network
@@ -143,8 +152,47 @@ def test_gtf_adaptive_alpha_follows_the_jacobian_growth(batch) -> None:
         slope = (last(y0 + eps) - last(y0 - eps)) / (2 * eps)  # (B, 1): C = 1
     expected = torch.exp(torch.log(slope.abs()[:, 0]).mean() / (H - 1))
     assert growth == pytest.approx(float(expected), rel=1e-2)
-    module.strategy._update_alpha(module, context)
+    module.strategy._update_alpha(module, context, targets)
     assert module.strategy.alpha(module) == pytest.approx(max(0.0, 1 - 1 / growth))
+
+
+def test_gtf_product_bound_is_the_max_geometric_mean_of_per_step_jacobian_norms(batch) -> None:
+    # Hess et al.'s rule: per window, the geometric mean over steps of |d y_{t+1} / d x_t| on
+    # the teacher-forced path (C = 1: the norm is the absolute slope); the largest window.
+    context, targets = batch
+    module = _module(_gtf("product_bound"))
+    net = module.network
+    bound = jacobian_product_bound(net, context, targets)
+    eps = 1e-3
+    with torch.no_grad():
+        state = net.encode(context)
+        _, state = net.step(context[:, -1], state)
+        slopes = []
+        for t in range(H - 1):
+            x = targets[:, t]
+            up, _ = net.step(x + eps, state)
+            down, _ = net.step(x - eps, state)
+            slopes.append(((up - down) / (2 * eps)).abs()[:, 0])  # (B,)
+            _, state = net.step(x, state)
+    expected = torch.exp(torch.log(torch.stack(slopes, dim=1)).mean(dim=1).max())
+    assert bound == pytest.approx(float(expected), rel=1e-2)
+    strategy = module.strategy
+    strategy._update_alpha(module, context, targets)
+    first = strategy.alpha(module)
+    assert first == pytest.approx(max(0.0, 1 - 1 / bound))
+    # a larger estimate is taken at once, a smaller one blended in with gamma
+    strategy.adaptive_alpha = first / 2
+    strategy._update_alpha(module, context, targets)
+    assert strategy.alpha(module) == pytest.approx(first)
+    strategy.adaptive_alpha = min(1.0, first + 0.2)
+    strategy._update_alpha(module, context, targets)
+    assert strategy.alpha(module) == pytest.approx(0.9 * min(1.0, first + 0.2) + 0.1 * first)
+
+
+def test_gtf_adaptive_is_the_rollout_growth_rule_with_a_warning() -> None:
+    with pytest.warns(UserWarning, match="alpha 'adaptive' is the rollout-growth rule"):
+        module = _module(_gtf("adaptive"))
+    assert module.strategy.rule == "rollout_growth"
 
 
 # -- Data as Demonstrator -------------------------------------------------------------------
