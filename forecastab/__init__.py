@@ -14,3 +14,10 @@ def load(path: Any) -> Any:
     from forecastab.checkpoints import load as load_checkpoint
 
     return load_checkpoint(path)
+
+
+def tune(config: Any, out_dir: Any, **options: Any) -> Any:
+    """Tune strategy and training settings on free-running validation error (:func:`forecastab.tuning.tune`)."""
+    from forecastab.tuning import tune as run_tune
+
+    return run_tune(config, out_dir, **options)
