@@ -38,9 +38,45 @@ TF_SUFFIX = "_tf"
 
 
 def write_tune_file(config: TuneConfig, out_dir: Path) -> Path:
-    """``tune.yaml``: the checked file as it was run (the study's identity)."""
+    """``tune.yaml``: the checked file as it was run (the study's identity).
+
+    Raises:
+        ConfigError: the folder holds the study of a different file (any difference but the
+            number of workers, the executor or the storage would mix trials of two searches).
+    """
+    from forecastab.errors import ConfigError
+
     raw = {**copy.deepcopy(config.raw), "tune": config.block.model_dump(mode="json")}
-    return atomic_write(out_dir / TUNE_FILE, yaml.safe_dump(raw, sort_keys=False))
+    path = out_dir / TUNE_FILE
+    if path.is_file():
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        different = _first_difference(_identity(saved), _identity(raw))
+        if different is not None:
+            raise ConfigError(
+                f"'{out_dir}' holds the study of a different tune file ({different} differs); "
+                "rerun with the same file to resume it, or choose another --out"
+            )
+        return path
+    return atomic_write(path, yaml.safe_dump(raw, sort_keys=False))
+
+
+def _identity(raw: dict[str, Any]) -> dict[str, Any]:
+    """What makes two tune files one study: all but where and how widely trials run."""
+    raw = copy.deepcopy(raw)
+    raw.pop("executor", None)
+    for key in ("workers", "storage"):
+        (raw.get("tune") or {}).pop(key, None)
+    return raw
+
+
+def _first_difference(old: Any, new: Any, where: str = "") -> str | None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            found = _first_difference(old.get(key), new.get(key), f"{where}.{key}" if where else key)
+            if found is not None:
+                return found
+        return None
+    return None if old == new else where
 
 
 def _studies(config: TuneConfig, out_dir: Path) -> dict[str, Any]:

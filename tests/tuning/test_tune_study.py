@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 import forecastab
 from forecastab.experiments.config import load_config, validate_config
@@ -153,12 +154,13 @@ def _trials_of(out: Path, arm: str) -> list[Any]:
 def test_two_processes_on_one_folder_share_the_study(
     tiny_tune: dict[str, Any], tune_file: Callable[..., Path], tmp_path: Path
 ) -> None:
-    """Two ``tune`` commands, each with a parallel worker process: four processes, one study."""
+    """Two ``tune`` commands, one with a parallel worker process: three processes, one study."""
     tiny_tune["tune"]["trials"] = 4
-    tiny_tune["tune"]["workers"] = 2
     path = tune_file(tiny_tune)
+    tiny_tune["tune"]["workers"] = 2
+    parallel = tune_file(tiny_tune, "parallel.yaml")
     out = tmp_path / "out"
-    processes = [_tune_process(path, out) for _ in range(2)]
+    processes = [_tune_process(path, out), _tune_process(parallel, out)]
     for process in processes:
         _, err = process.communicate(timeout=300)
         assert process.returncode == 0, err.decode()
@@ -167,7 +169,30 @@ def test_two_processes_on_one_folder_share_the_study(
         assert [t.number for t in found] == [0, 1, 2, 3]  # the budget exactly, shared
         assert all(t.state.name in ("COMPLETE", "PRUNED") for t in found)
         owners = {t.user_attrs[studies.OWNER]["token"] for t in found}
-        assert 1 <= len(owners) <= 4
+        assert 1 <= len(owners) <= 3
     results = pd.read_csv(out / "final" / "results.csv")
     assert len(results) == len(results.drop_duplicates())
     assert set(results["model"]) == {"gru", "gru_tf"}
+
+
+def test_a_folder_refuses_the_study_of_another_file(
+    tiny_tune: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from forecastab.cli import main
+    from forecastab.tuning.config import load_tune_config
+    from forecastab.tuning.outputs import write_tune_file
+
+    out = tmp_path / "out"
+    out.mkdir()
+    write_tune_file(load_tune_config(tiny_tune), out)
+    tiny_tune["tune"]["workers"] = 3  # how widely it runs: the same study
+    write_tune_file(load_tune_config(tiny_tune), out)
+    tiny_tune["tune"]["space"]["hidden_size"] = [4, 16]
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(tiny_tune), encoding="utf-8")
+    assert main(["tune", str(path), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        f"forecastab: error: '{out}' holds the study of a different tune file "
+        "(tune.space.hidden_size differs); rerun with the same file to resume it, or choose "
+        "another --out\n"
+    )
