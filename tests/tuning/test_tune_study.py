@@ -196,3 +196,16 @@ def test_a_folder_refuses_the_study_of_another_file(
         "(tune.space.hidden_size differs); rerun with the same file to resume it, or choose "
         "another --out\n"
     )
+
+
+def test_a_database_storage_holds_the_study(tiny_tune: dict[str, Any], tmp_path: Path) -> None:
+    """``tune.storage``: an RDB URL (here SQLite) instead of the journal, as a cluster would."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    tiny_tune["tune"].update(trials=2, storage=url, compare_teacher_forcing=False)
+    result = forecastab.tune(tiny_tune, tmp_path / "out", final=False)
+    assert not (tmp_path / "out" / "study.journal").exists()
+    storage = studies.open_storage(tmp_path / "out", url)
+    found = storage.get_all_trials(storage.get_study_id_from_name("tiny_tune"))
+    assert [t.state.name for t in found] == ["COMPLETE", "COMPLETE"]
+    assert result.best["search"]["value"] == min(t.value for t in found)
+    assert "not yet trained with the seeds" in result.summary
