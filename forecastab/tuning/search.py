@@ -26,7 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from forecastab.errors import ConfigError
+from forecastab.errors import ConfigError, ForecastabError
 from forecastab.experiments.config import validate_config
 from forecastab.tuning import study as studies
 from forecastab.tuning.config import TuneConfig, load_tune_config
@@ -69,7 +69,13 @@ def run_one(config: TuneConfig, arm: str, space: SearchSpace, out_dir: Path, tri
     from optuna.trial import TrialState
 
     draw = space.draw(trial)
-    trial_config = validate_config(config.trial_raw(draw))
+    try:
+        trial_config = validate_config(config.trial_raw(draw))
+    except ForecastabError as error:  # a combination no corner showed: the trial fails alone
+        trial.set_user_attr("label", draw["label"])
+        trial.set_user_attr("error", str(error))
+        trial.study.tell(trial, state=TrialState.FAIL)
+        return
     run_dir = out_dir / TRIALS_DIR / arm / f"trial_{trial.number:04d}"
     run_dir.parent.mkdir(parents=True, exist_ok=True)
     marker = _marker(run_dir)
@@ -168,11 +174,12 @@ def _run_local(config: TuneConfig, out_dir: Path) -> None:
     try:
         _threads(config)
         work_arms(config, out_dir, studies.new_owner(), wait=True)
-    finally:
+    except BaseException:  # Ctrl-C, an error: stop the workers (their trials are reaped later)
         for process in processes:
-            process.join(timeout=None if sys.exc_info()[0] is None else 0)
-            if process.is_alive():
-                process.terminate()
+            process.terminate()
+        raise
+    for process in processes:
+        process.join()
 
 
 def _run_ray(config: TuneConfig, out_dir: Path) -> None:
