@@ -195,21 +195,20 @@ def render_charts(found: dict[str, Any], out_dir: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
-    import optuna
     from optuna.visualization import matplotlib as optuna_plots
 
     from forecastab.plotting import save_figure
 
     written = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore")  # experimental API, few trials per regime: not the user's
         try:
             axes = optuna_plots.plot_optimization_history(
                 list(found.values()), target_name="objective (validation)"
             )
             axes.set_title("Optimization history (validation objective per trial)")
             axes.figure.set_size_inches(9, 5)
-            axes.legend(loc="upper right", fontsize="small")
+            axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize="small")
             written.append(save_figure(axes.figure, out_dir / HISTORY_CHART))
         except Exception as error:  # a chart must never lose the numbers
             _warn(f"could not draw {HISTORY_CHART}: {error}")
