@@ -195,6 +195,7 @@ def render_charts(found: dict[str, Any], out_dir: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib.ticker import MaxNLocator
     from optuna.visualization import matplotlib as optuna_plots
 
     from forecastab.plotting import save_figure
@@ -208,6 +209,7 @@ def render_charts(found: dict[str, Any], out_dir: Path) -> list[Path]:
             )
             axes.set_title("Optimization history (validation objective per trial)")
             axes.figure.set_size_inches(9, 5)
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial numbers
             axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize="small")
             written.append(save_figure(axes.figure, out_dir / HISTORY_CHART))
         except Exception as error:  # a chart must never lose the numbers
