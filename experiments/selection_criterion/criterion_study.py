@@ -35,10 +35,21 @@ SUBSET = 8
 DRAWS = 2000
 
 
+def completed(folder: Path) -> pd.DataFrame:
+    """The completed trials of both arms, each setting once.
+
+    The two arms share the sampler's seed, so while it draws at random a teacher-forcing draw of
+    the search is the very trial the control arm also ran (bit-identical: training is
+    deterministic); such twins are counted once.
+    """
+    trials = pd.read_csv(folder / "trials.csv")
+    done = trials[(trials["state"] == "complete") & trials[TEST].notna()]
+    return done.drop_duplicates(subset=[*CRITERIA, TEST]).reset_index(drop=True)
+
+
 def study(folder: Path, rng: np.random.Generator) -> dict[str, object]:
     """The criterion numbers of one tune folder."""
-    trials = pd.read_csv(folder / "trials.csv")
-    done = trials[(trials["state"] == "complete") & trials[TEST].notna()].reset_index(drop=True)
+    done = completed(folder)
     row: dict[str, object] = {"system": folder.name.removeprefix("sc_"), "trials": len(done)}
     test = done[TEST].to_numpy()
     picks = {}
@@ -76,8 +87,7 @@ def chart(folders: list[Path], path: Path) -> None:
         len(folders), len(CRITERIA), figsize=(4 * len(CRITERIA), 3 * len(folders)), squeeze=False
     )
     for row, folder in zip(axes, folders, strict=True):
-        trials = pd.read_csv(folder / "trials.csv")
-        done = trials[(trials["state"] == "complete") & trials[TEST].notna()]
+        done = completed(folder)
         for ax, (column, label) in zip(row, CRITERIA.items(), strict=True):
             for arm, marker in (("search", "o"), ("teacher_forcing", "x")):
                 part = done[done["arm"] == arm]
