@@ -209,3 +209,17 @@ def test_a_database_storage_holds_the_study(tiny_tune: dict[str, Any], tmp_path:
     assert [t.state.name for t in found] == ["COMPLETE", "COMPLETE"]
     assert result.best["search"]["value"] == min(t.value for t in found)
     assert "not yet trained with the seeds" in result.summary
+
+
+def test_a_probabilistic_head_is_tuned_on_crps(tiny_tune: dict[str, Any], tmp_path: Path) -> None:
+    tiny_tune["models"][0]["distribution"] = "gaussian"
+    tiny_tune["evaluation"] = {"metrics": ["crps"], "units": "scaled", "num_samples": 8}
+    tiny_tune["tune"].update(trials=2, objective={"metric": "crps"}, compare_teacher_forcing=False)
+    forecastab.tune(tiny_tune, tmp_path / "out", final=False)
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv")
+    assert trials["state"].tolist() == ["complete", "complete"]
+    assert (trials["objective"] > 0).all() and trials["objective"].notna().all()
+    saved = pd.read_csv(tmp_path / "out" / "trials" / "search" / "trial_0000" / "metrics.csv")
+    assert set(saved["metric"]) == {"crps"}  # the validation split, scored by CRPS
+    free = saved[saved["mode"] == "free_running"]
+    assert trials["objective"][0] == pytest.approx(free.groupby("step")["value"].mean().mean())
