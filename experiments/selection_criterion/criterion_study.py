@@ -62,14 +62,16 @@ def study(folder: Path, rng: np.random.Generator) -> dict[str, object]:
         row[f"pick_{column}"] = f"{done['arm'][pick]}#{done['trial'][pick]} {done['strategy'][pick]}"
     row["test_best_possible"] = float(test.min())
     # smaller budgets: random subsets of the trials, each criterion picking within the subset
-    worse = ties = 0
+    worse = better = ties = 0
     for _ in range(DRAWS):
         subset = rng.choice(len(done), size=min(SUBSET, len(done)), replace=False)
         tf = subset[np.argmin(done["val_teacher_forced"].to_numpy()[subset])]
         fr = subset[np.argmin(done["val_free_running"].to_numpy()[subset])]
         worse += test[tf] > test[fr]
+        better += test[tf] < test[fr]
         ties += tf == fr
     row["subsets_tf_pick_worse"] = worse / DRAWS
+    row["subsets_tf_pick_better"] = better / DRAWS
     row["subsets_same_pick"] = ties / DRAWS
     summary = folder / "summary.md"
     row["answer"] = summary.read_text(encoding="utf-8").splitlines()[2] if summary.exists() else ""
@@ -82,6 +84,7 @@ def chart(folders: list[Path], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(
         len(folders), len(CRITERIA), figsize=(4 * len(CRITERIA), 3 * len(folders)), squeeze=False
@@ -98,6 +101,8 @@ def chart(folders: list[Path], path: Path) -> None:
             ax.set_ylabel("free-running test RMSE")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            for axis in (ax.xaxis, ax.yaxis):  # major labels only: minor ones overlap
+                axis.set_minor_formatter(NullFormatter())
     axes[0][0].legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -116,15 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     chart(args.folders, HERE / "criteria.png")
     print("| system | trials | rho TF val | rho one-step val | rho FR val | test at TF pick | "
           "test at one-step pick | test at FR pick | best test | TF pick worse (subsets of "
-          f"{SUBSET}) | same pick |")
-    print("|---|" + "---|" * 10)
+          f"{SUBSET}) | TF pick better | same pick |")
+    print("|---|" + "---|" * 11)
     for row in rows:
         print(
             f"| {row['system']} | {row['trials']} | {row['rho_val_teacher_forced']:.2f} | "
             f"{row['rho_val_one_step']:.2f} | {row['rho_val_free_running']:.2f} | "
             f"{row['test_at_val_teacher_forced']:.4g} | {row['test_at_val_one_step']:.4g} | "
             f"{row['test_at_val_free_running']:.4g} | {row['test_best_possible']:.4g} | "
-            f"{100 * row['subsets_tf_pick_worse']:.0f}% | {100 * row['subsets_same_pick']:.0f}% |"
+            f"{100 * row['subsets_tf_pick_worse']:.0f}% | "
+            f"{100 * row['subsets_tf_pick_better']:.0f}% | {100 * row['subsets_same_pick']:.0f}% |"
         )
     print()
     for row in rows:
