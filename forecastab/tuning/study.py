@@ -21,7 +21,7 @@ import socket
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def owner_gone(owner: Any, dead_tokens: set[str]) -> bool:
+def owner_gone(owner: Any, dead_tokens: Collection[str]) -> bool:
     """Whether a trial's owner is known to be gone: its token was reported dead, or it ran on
     this host in a process that no longer exists."""
     if not isinstance(owner, dict):
@@ -136,7 +136,7 @@ def owner_gone(owner: Any, dead_tokens: set[str]) -> bool:
     return owner.get("host") == socket.gethostname() and not _alive(int(owner.get("pid", -1)))
 
 
-def reap(study: Any, dead_tokens: set[str] = frozenset()) -> list[int]:  # type: ignore[assignment]
+def reap(study: Any, dead_tokens: Collection[str] = ()) -> list[int]:
     """Fail every running trial whose owner is gone and enqueue it again, once.
 
     Call under :func:`claim_lock`. Returns the numbers of the trials reaped.
