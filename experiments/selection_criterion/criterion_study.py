@@ -84,7 +84,6 @@ def chart(folders: list[Path], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
 
     fig, axes = plt.subplots(
         len(folders), len(CRITERIA), figsize=(4 * len(CRITERIA), 3 * len(folders)), squeeze=False
@@ -99,10 +98,6 @@ def chart(folders: list[Path], path: Path) -> None:
             ax.set_title(f"{folder.name.removeprefix('sc_')}: rho = {rho:.2f}", fontsize=10)
             ax.set_xlabel(label)
             ax.set_ylabel("free-running test RMSE")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            for axis in (ax.xaxis, ax.yaxis):  # major labels only: minor ones overlap
-                axis.set_minor_formatter(NullFormatter())
     axes[0][0].legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
