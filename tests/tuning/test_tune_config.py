@@ -205,3 +205,15 @@ def test_scheduled_sampling_without_parameters_searches_its_schedule(
     config = load_tune_config(tiny_tune)
     paths = [p.path for p in config.space.parameters()]
     assert "strategy.scheduled_sampling.teacher_forcing.k" in paths
+
+
+TUNE_FILES = sorted(
+    (Path(__file__).resolve().parents[2] / "experiments" / "selection_criterion").glob("*.yaml")
+)
+
+
+@pytest.mark.parametrize("path", TUNE_FILES, ids=[p.stem for p in TUNE_FILES])
+def test_every_tune_file_of_the_study_loads(path: Path) -> None:
+    config = load_tune_config(path)
+    assert config.block.test_every_trial and config.space.methods is not None
+    assert config.experiment.seeds == [0, 1, 2]
