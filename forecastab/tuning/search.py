@@ -33,6 +33,7 @@ from forecastab.tuning.config import TuneConfig, load_tune_config
 from forecastab.tuning.space import SearchSpace
 from forecastab.tuning.trials import run_trial
 
+OPTUNA_MISSING = "forecastab tune needs optuna: pip install 'forecastab[tune]'"
 TRIALS_DIR = "trials"
 WORKER_MARKER = ".worker"
 
@@ -272,6 +273,10 @@ def tune(
     """
     from forecastab.tuning import outputs
 
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise ConfigError(OPTUNA_MISSING) from None
     if not isinstance(config, TuneConfig):
         config = load_tune_config(config if isinstance(config, Mapping) else Path(config))
     out_dir = _writable(Path(out_dir))

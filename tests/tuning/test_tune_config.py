@@ -217,3 +217,17 @@ def test_every_tune_file_of_the_study_loads(path: Path) -> None:
     config = load_tune_config(path)
     assert config.block.test_every_trial and config.space.methods is not None
     assert config.experiment.seeds == [0, 1, 2]
+
+
+def test_missing_optuna_is_one_line(
+    tiny_tune: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from forecastab.errors import ConfigError
+    from forecastab.tuning import tune
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna raises ImportError
+    with pytest.raises(ConfigError, match=r"^forecastab tune needs optuna: pip install "):
+        tune(tiny_tune, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
