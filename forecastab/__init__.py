@@ -25,6 +25,7 @@ _SUBMODULES = frozenset(
         "plotting",
         "strategies",
         "teacher_forcing",
+        "tuning",
     }
 )
 
@@ -34,6 +35,13 @@ def load(path: Any) -> Any:
     from forecastab.checkpoints import load as load_checkpoint
 
     return load_checkpoint(path)
+
+
+def tune(config: Any, out_dir: Any, **options: Any) -> Any:
+    """Tune strategy and training settings on free-running validation error (:func:`forecastab.tuning.tune`)."""
+    from forecastab.tuning import tune as run_tune
+
+    return run_tune(config, out_dir, **options)
 
 
 def __getattr__(name: str) -> Any:

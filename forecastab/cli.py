@@ -1,4 +1,4 @@
-"""The ``forecastab`` command line: ``run``, ``datasets``, ``plot``, ``predict``, ``report`` and
+"""The ``forecastab`` command line: ``run``, ``tune``, ``datasets``, ``plot``, ``predict``, ``report`` and
 ``compare``.
 
 Every failure prints exactly one line ``forecastab: error: <message>`` on stderr (``--debug``
@@ -87,6 +87,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder, new or written by forecastab (default: runs/<config name>)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    tune = command(
+        "tune",
+        help="search strategy and training settings on free-running validation error (Optuna)",
+    )
+    tune.add_argument(
+        "config", type=Path, metavar="CONFIG.yaml", help="an experiment file with tune:"
+    )
+    tune.add_argument(
+        "--out", type=Path, metavar="DIR", help="tune folder (default: runs/<config name>_tune)"
+    )
+    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    tune.add_argument(
+        "--no-final",
+        action="store_true",
+        help="search only: skip training the best of each arm with the seeds on test",
+    )
 
     command(
         "datasets",
@@ -178,6 +195,19 @@ def _run(args: argparse.Namespace) -> int:
         if (out_dir / name).exists():
             print(f"  {out_dir / name}")
     return RUNS_FAILED if failed else 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from forecastab.tuning import load_tune_config, tune
+
+    config = load_tune_config(args.config)
+    out_dir = args.out if args.out is not None else Path("runs") / f"{config.name}_tune"
+    result = tune(config, out_dir, progress=not args.quiet, final=not args.no_final)
+    print(result.summary)
+    for name in ("summary.md", "trials.csv", "best.yaml", "history.png", "importance.png"):
+        if (out_dir / name).exists():
+            print(f"  {out_dir / name}")
+    return 0
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -296,6 +326,7 @@ def _origins(values: list[str] | None, timed: bool) -> list[object] | None:
 
 COMMANDS = {
     "run": _run,
+    "tune": _tune,
     "datasets": _datasets,
     "plot": _plot,
     "predict": _predict,

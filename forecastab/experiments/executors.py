@@ -145,14 +145,21 @@ class RayExecutor:
         self.cpus_per_run = cpus_per_run
 
     def execute(self, cells: Sequence[RunCell], on_outcome: OnOutcome) -> None:
-        """Run the cells as Ray tasks and report each outcome as it completes."""
+        """Run the cells as Ray tasks and report each outcome as it completes.
+
+        A task runs its cell as a local worker does (:func:`workers.run_marked`, a marker with
+        its pid while it runs) and is never retried by Ray (``max_retries=0``): when its worker
+        process dies (killed, out of memory, its node lost), the cell is recorded as failed in
+        its ``error.txt`` exactly as a local worker's death is, and a rerun retries it.
+        """
         import ray
 
         if not cells:
             return
         if not ray.is_initialized():
             ray.init(address=self.address, log_to_driver=False)
-        task = ray.remote(num_cpus=self.cpus_per_run)(run_cell)
+        workers.clear_markers(list(cells))
+        task = ray.remote(num_cpus=self.cpus_per_run, max_retries=0)(workers.run_marked)
         pending = {task.remote(cell): cell for cell in cells}
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -161,8 +168,23 @@ class RayExecutor:
                 try:
                     outcome = ray.get(ref)
                 except Exception as error:  # the task's process died or Ray lost it
-                    outcome = RunOutcome(cell.name, "failed", error=f"ray task failed: {error}")
+                    pid = workers.died_running(cell)
+                    outcome = (
+                        workers.record_worker_death(cell, pid)
+                        if pid is not None
+                        else _lost_task(cell, error)
+                    )
                 on_outcome(outcome)
+
+
+def _lost_task(cell: RunCell, error: Exception) -> RunOutcome:
+    """A Ray task that failed before its cell started (no marker): recorded like a death."""
+    from forecastab.experiments import report
+
+    message = f"ray task failed before the run started ({type(error).__name__}); rerun to retry it"
+    cell.run_dir.mkdir(parents=True, exist_ok=True)
+    report.atomic_write(cell.run_dir / report.ERROR, message + "\n")
+    return RunOutcome(cell.name, "failed", error=message)
 
 
 def executor_for(config: ExecutorConfig) -> Executor:
