@@ -393,11 +393,16 @@ def run_cell(cell: RunCell) -> RunOutcome:
         torch.set_num_threads(threads)
 
 
-def _train_and_evaluate(cell: RunCell) -> None:
+def build_cell(cell: RunCell) -> tuple[Any, Any]:
+    """A cell's seeded data module and untrained forecaster, as every run (and trial) starts.
+
+    Returns:
+        ``(datamodule, module)``; the module carries the resolved strategy spec, which its
+        checkpoint saves.
+    """
     import pytorch_lightning as pl
 
-    from forecastab.models import ForecastModule, model_from_spec
-    from forecastab.models.divergence import TrainingDiverged
+    from forecastab.models import model_from_spec
 
     _quiet_lightning()
     config = cell.config
@@ -411,6 +416,15 @@ def _train_and_evaluate(cell: RunCell) -> None:
         strategy=cell.strategy_config.spec(),
     )
     module.strategy_spec = cell.strategy_config.resolved()  # saved in the checkpoint
+    return datamodule, module
+
+
+def _train_and_evaluate(cell: RunCell) -> None:
+    from forecastab.models import ForecastModule
+    from forecastab.models.divergence import TrainingDiverged
+
+    config = cell.config
+    datamodule, module = build_cell(cell)
     # the grid is planned only when needed: planning it for every run is quadratic in its size
     init = None
     if cell.strategy_config.init_from is not None:

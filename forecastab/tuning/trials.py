@@ -184,20 +184,10 @@ def _train_and_score(
     cell: RunCell, objective: ObjectiveConfig, report_value: Report | None, test: bool
 ) -> None:
     from forecastab.experiments import runner
-    from forecastab.models import ForecastModule, model_from_spec
+    from forecastab.models import ForecastModule
 
-    runner._quiet_lightning()
     config = cell.config
-    pl.seed_everything(cell.seed, workers=True, verbose=False)
-    datamodule = runner.build_datamodule(config, cell.horizon, cell.seed)
-    module = model_from_spec(
-        cell.model_spec.options(),
-        context_length=config.data.context_length,
-        horizon=cell.horizon,
-        n_targets=datamodule.n_targets,
-        strategy=cell.strategy_config.spec(),
-    )
-    module.strategy_spec = cell.strategy_config.resolved()
+    datamodule, module = runner.build_cell(cell)
     trainer, checkpoint = runner._trainer(cell, has_validation=True)
     reporter = ObjectiveReporter(datamodule, config, objective, report_value or (lambda v, e: False))
     trainer.callbacks.append(reporter)
