@@ -96,7 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
         "config", type=Path, metavar="CONFIG.yaml", help="an experiment file with tune:"
     )
     tune.add_argument(
-        "--out", type=Path, metavar="DIR", help="tune folder (default: runs/<config name>_tune)"
+        "--out",
+        type=_folder,
+        metavar="DIR",
+        help="tune folder, new or written by forecastab tune (default: runs/<config name>_tune)",
     )
     tune.add_argument("--quiet", action="store_true", help="no progress bar")
     tune.add_argument(

@@ -57,6 +57,15 @@ def write_tune_file(config: TuneConfig, out_dir: Path) -> Path:
                 "rerun with the same file to resume it, or choose another --out"
             )
         return path
+    # never write over a user's own files (a dot file may be a second tune's temporary tune.yaml)
+    entries = out_dir.iterdir() if out_dir.is_dir() else iter(())
+    others = sorted(entry.name for entry in entries if not entry.name.startswith("."))
+    if others:
+        shown = ", ".join(others[:3])
+        raise ConfigError(
+            f"tune folder '{out_dir}' already holds files forecastab tune did not write ({shown}); "
+            "give a new or empty folder with --out"
+        )
     return atomic_write(path, yaml.safe_dump(raw, sort_keys=False))
 
 

@@ -231,3 +231,23 @@ def test_missing_optuna_is_one_line(
     with pytest.raises(ConfigError, match=r"^forecastab tune needs optuna: pip install "):
         tune(tiny_tune, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_of_user_files_is_refused_and_kept(
+    tiny_tune: dict[str, Any],
+    tune_file: Callable[..., Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`tune --out .` beside the user's own summary.md must not write over it (issue 20's W6)."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "summary.md").write_text("my notes\n")
+    path = tune_file(tiny_tune)
+    assert main(["tune", str(path), "--out", str(folder)]) == 2
+    assert capsys.readouterr().err == (
+        f"forecastab: error: tune folder '{folder}' already holds files forecastab tune did not "
+        "write (summary.md); give a new or empty folder with --out\n"
+    )
+    assert (folder / "summary.md").read_text() == "my notes\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["summary.md"]
