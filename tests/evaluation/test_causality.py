@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from network_specs import NETWORK_SPECS
 
 from forecastab.baselines import BASELINES, baseline_from_spec
 from forecastab.baselines.registry import baseline_keys
@@ -20,17 +21,6 @@ from forecastab.models.lightning import NETWORK_CONFIGS
 L, H, T, TRAIN_STOP = 16, 6, 160, 110
 ORIGINS = np.array([115, 130, 145])
 
-NETWORK_SPECS = {
-    "gru": {"type": "rnn", "cell": "gru", "hidden_size": 8},
-    "lstm": {"type": "rnn", "cell": "lstm", "hidden_size": 8},
-    "transformer": {"type": "transformer", "d_model": 8, "nhead": 2, "num_layers": 1},
-    "direct": {"type": "direct", "hidden_size": 8},
-    "nlinear": {"type": "linear", "variant": "nlinear"},
-    "dlinear": {"type": "linear", "variant": "dlinear", "kernel_size": 5},
-    "gru_revin_gaussian": {
-        "type": "rnn", "hidden_size": 8, "normalization": "revin", "distribution": "gaussian"
-    },
-}
 BASELINE_SPECS = {
     **{name: {"name": name} for name in BASELINES},
     "arima_refit": {"name": "arima", "order": [1, 0, 0], "refit_every": 1},

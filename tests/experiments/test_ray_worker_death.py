@@ -3,15 +3,12 @@ the other runs finish, and a rerun retries it."""
 
 from __future__ import annotations
 
-import os
-import signal
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from worker_kill import kill_when_running
 
 from forecastab.experiments import report, workers
 from forecastab.experiments.config import validate_config
@@ -28,27 +25,6 @@ def local_ray() -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
-
-
-def kill_when_running(marker: Path, timeout: float = 120.0) -> dict[str, int]:
-    """Start a thread that SIGKILLs the process whose pid appears in ``marker``."""
-    killed: dict[str, int] = {}
-
-    def watch() -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                text = marker.read_text(encoding="utf-8").strip()
-            except OSError:
-                text = ""
-            if text.isdigit():
-                killed["pid"] = int(text)
-                os.kill(int(text), signal.SIGKILL)
-                return
-            time.sleep(0.005)
-
-    threading.Thread(target=watch, daemon=True).start()
-    return killed
 
 
 def test_a_killed_ray_worker_fails_its_run_like_a_local_worker(

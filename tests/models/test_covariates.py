@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import pytorch_lightning as pl
 import torch
+from network_specs import NETWORK_SPECS
 
 from forecastab.data import WindowDataModule
 from forecastab.data.series_data import SeriesCovariates
@@ -26,17 +27,6 @@ L, H, T = 12, 5, 120
 ORIGINS = np.array([60, 80, 100])
 COUNTS = {"past": 2, "future": 2, "static": 3}
 
-NETWORK_SPECS = {
-    "gru": {"type": "rnn", "cell": "gru", "hidden_size": 8},
-    "lstm": {"type": "rnn", "cell": "lstm", "hidden_size": 8},
-    "transformer": {"type": "transformer", "d_model": 8, "nhead": 2, "num_layers": 1},
-    "direct": {"type": "direct", "hidden_size": 8},
-    "nlinear": {"type": "linear", "variant": "nlinear"},
-    "dlinear": {"type": "linear", "variant": "dlinear", "kernel_size": 5},
-    "gru_revin_gaussian": {
-        "type": "rnn", "hidden_size": 8, "normalization": "revin", "distribution": "gaussian"
-    },
-}
 
 
 def model(name: str) -> ForecastModule:

@@ -4,15 +4,13 @@ mid-trial has its trial failed and retried once, as a local process's is."""
 from __future__ import annotations
 
 import os
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from worker_kill import kill_when_running
 
 import forecastab
 from forecastab.tuning import study as studies
@@ -38,22 +36,7 @@ def test_a_study_on_ray_survives_a_killed_worker(
     tiny_tune["trainer"]["max_epochs"] = 3
     out = tmp_path / "out"
     marker = out / "trials" / "search" / ".trial_0001.worker"
-    killed: dict[str, int] = {}
-
-    def kill() -> None:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                text = marker.read_text(encoding="utf-8").strip()
-            except OSError:
-                text = ""
-            if text.isdigit():
-                killed["pid"] = int(text)
-                os.kill(int(text), signal.SIGKILL)
-                return
-            time.sleep(0.005)
-
-    threading.Thread(target=kill, daemon=True).start()
+    killed = kill_when_running(marker, timeout=180)
     result = forecastab.tune(tiny_tune, out, progress=False)
     assert killed, "the trial's Ray worker was never seen running"
     assert killed["pid"] != os.getpid()  # a Ray worker process, not this one
