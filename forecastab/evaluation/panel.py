@@ -1,8 +1,10 @@
 """Evaluation of a panel: every series on its own origins, then aggregates fair across scales.
 
 Each series is evaluated exactly as a single series is (its own scaler, origins, training rows
-for MASE's seasonal-naive scale), so baselines run per series on the very same origins. The
-panel aggregate (``series == 'all'``) of a metric is, per step:
+for MASE's seasonal-naive scale), so baselines run per series on the very same origins. A
+statsmodels baseline with ``n_jobs`` other than 1 fits and evaluates the series in that many
+worker processes, one series a task (each worker single-threaded, the same numbers as one
+process). The panel aggregate (``series == 'all'``) of a metric is, per step:
 
 - for ``nd`` and ``nrmse_deepar``, the metric over every origin of every series pooled, as
   DeepAR reports them (series weigh by their magnitude);
@@ -14,6 +16,7 @@ panel aggregate (``series == 'all'``) of a metric is, per step:
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,9 @@ from forecastab.evaluation.metrics import get_metric
 
 POOLED_METRICS = frozenset({"nd", "nrmse_deepar"})
 """Metrics whose panel aggregate pools every origin of every series (DeepAR's convention)."""
+
+BASELINE_WARNING = "BaselineWarning: "
+"""How a worker records a baseline's own warning (see ``run_captured``)."""
 
 PANEL = "all"
 """The ``series`` value of the panel aggregate rows."""
@@ -47,18 +53,14 @@ def evaluate_panel(forecaster: Any, data: Any, options: dict[str, Any]) -> Evalu
         evaluation, and whose ``errors``/``predictions``/``targets`` concatenate the series.
         Data without ids (one series with covariates) gives that series' evaluation as is.
     """
-    per_series = {}
-    for name in data.series_ids:
-        series = data.series_data(name)
-        per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
+    per_series = _evaluate_each_series(forecaster, data, options)
     if not data.has_ids:
         return next(iter(per_series.values()))
     evaluations = list(per_series.values())
     first = evaluations[0]
     aggregate = _aggregate(per_series)
     table = pd.concat(
-        [e.table.assign(series=name) for name, e in per_series.items()]
-        + [aggregate],
+        [e.table.assign(series=name) for name, e in per_series.items()] + [aggregate],
         ignore_index=True,
     )[series_columns(TABLE_COLUMNS)]
     intervals = pd.concat(
@@ -84,6 +86,58 @@ def evaluate_panel(forecaster: Any, data: Any, options: dict[str, Any]) -> Evalu
         target_columns=first.target_columns,
         per_series=per_series,
     )
+
+
+def _evaluate_each_series(
+    forecaster: Any, data: Any, options: dict[str, Any]
+) -> dict[str, Evaluation]:
+    """Every series' evaluation by id: in worker processes for a baseline with ``n_jobs > 1``."""
+    names = list(data.series_ids)
+    workers = _series_workers(forecaster, len(names))
+    if workers == 1:
+        per_series = {}
+        for name in names:
+            series = data.series_data(name)
+            per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
+        return per_series
+    from forecastab.baselines.base import BaselineWarning, run_tasks
+
+    single = copy.deepcopy(forecaster)
+    single.n_jobs, single.progress = 1, False  # one series a worker: no pools inside pools
+    results = run_tasks(
+        _evaluate_series,
+        [(single, data.series_data(name), options) for name in names],
+        n_jobs=workers,
+        progress=getattr(forecaster, "progress", True),
+        description=f"{forecaster.name} series",
+    )
+    per_series = {}
+    for name, result in zip(names, results, strict=True):
+        for message in dict.fromkeys(result.warnings):  # each distinct one once, in order
+            if message.startswith(BASELINE_WARNING):  # what the baseline itself reports
+                text = message.removeprefix(BASELINE_WARNING)
+                warnings.warn(f"series '{name}': {text}", BaselineWarning, stacklevel=3)
+        if result.error is None:
+            per_series[name] = result.output
+        else:  # rerun here so the real exception, with its type, reaches the caller
+            series = data.series_data(name)
+            per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
+    return per_series
+
+
+def _series_workers(forecaster: Any, n_series: int) -> int:
+    """Worker processes for a panel's series: a baseline's ``n_jobs`` (-1: every core), else 1."""
+    n_jobs = getattr(forecaster, "n_jobs", 1) if getattr(forecaster, "is_baseline", False) else 1
+    if n_series < 2 or n_jobs == 1:
+        return 1
+    from forecastab.baselines.base import resolve_n_jobs
+
+    return min(resolve_n_jobs(n_jobs), n_series)
+
+
+def _evaluate_series(forecaster: Any, series: Any, options: dict[str, Any]) -> Evaluation:
+    """One series' evaluation in a worker: the baseline fitted on its training rows first."""
+    return evaluate(_for_series(forecaster, series), series, **options)
 
 
 def _for_series(forecaster: Any, series: Any) -> Any:
@@ -116,7 +170,9 @@ def _series_bootstrap(
         if metric in POOLED_METRICS:
             continue
         part = tables[(tables["mode"] == mode) & (tables["target"] == target)]
-        matrix = part[part["metric"] == metric].pivot(index="series", columns="step", values="value")
+        matrix = part[part["metric"] == metric].pivot(
+            index="series", columns="step", values="value"
+        )
         values = matrix.to_numpy()  # (S, H)
         means = values[picks].mean(axis=1)  # (R, H)
         lower, upper = np.quantile(means, [tail, 1 - tail], axis=0)  # (H,) each

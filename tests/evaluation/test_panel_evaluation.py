@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from forecastab.baselines import baseline_from_spec
@@ -91,3 +92,17 @@ def test_the_aggregate_gets_a_band_from_resampling_the_series() -> None:
     assert (aggregate <= bands["upper"].to_numpy() + 1e-12).all()
     assert (bands["upper"] > bands["lower"]).all()
     assert bands["band"].iloc[0] == "95% i.i.d. bootstrap over 3 series"
+
+
+def test_a_statsmodels_baseline_with_n_jobs_runs_the_series_in_workers_with_equal_numbers() -> None:
+    data = panel()
+    spec = {"name": "arima", "order": [1, 0, 0]}
+    alone = evaluate(baseline_from_spec(spec), data, metrics=["mae", "mase"])
+    parallel_spec = {**spec, "n_jobs": 2}
+    from forecastab.evaluation import panel as panel_evaluation
+
+    assert panel_evaluation._series_workers(baseline_from_spec(parallel_spec), 3) == 2
+    workers = evaluate(baseline_from_spec(parallel_spec), data, metrics=["mae", "mase"])
+    assert sorted(workers.per_series) == sorted(alone.per_series)
+    pd.testing.assert_frame_equal(workers.table, alone.table)
+    np.testing.assert_array_equal(workers.predictions["free_running"], alone.predictions["free_running"])
