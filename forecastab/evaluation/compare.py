@@ -143,8 +143,9 @@ def cosine_degrees_of_freedom(
         # an upper bound: a persistent differential often looks less so on a few dozen
         # origins, and the test is then oversized exactly where it is given
         bound = np.minimum(rho + RHO_MARGIN * (1.0 - rho**2) / np.sqrt(n), RHO_MAX)
-        curvature = np.maximum(np.asarray(span, dtype=np.float64) ** 2 / 6.0,
-                               2.0 * bound / (1.0 - bound) ** 2)  # (K,)
+        curvature = np.maximum(
+            np.asarray(span, dtype=np.float64) ** 2 / 6.0, 2.0 * bound / (1.0 - bound) ** 2
+        )  # (K,)
         cosines = np.floor(n * np.sqrt(6.0 * EWC_BIAS / curvature) / np.pi)
     return np.minimum(cosines, n // 2).astype(np.int64), rho  # (K,) each
 
@@ -400,6 +401,71 @@ def compare_differential(
     )
 
 
+@dataclass(frozen=True)
+class PanelLayout:
+    """Where each origin of a panel's pooled errors sits: its series and its time.
+
+    Attributes:
+        series: ``(N,)`` the series of each origin (any labels; origins of one series are in
+            time order).
+        steps: ``(N,)`` each origin's time as a whole number of forecast steps on the grid all
+            series share (e.g. hours since the panel's first timestamp).
+    """
+
+    series: np.ndarray
+    steps: np.ndarray
+
+
+def panel_differential(differential: np.ndarray, layout: PanelLayout) -> tuple[np.ndarray, int]:
+    """A panel's loss differentials as one series in time whose mean is the panel aggregate.
+
+    The aggregate is the mean over series of each series' mean differential (every series
+    counts once, as the panel's metrics do): ``D = sum_i w_i d_i`` with ``w_i = 1 / (S n_s)``.
+    Its variance is counted Driscoll-Kraay style: the weighted deviations of all series at the
+    same time are summed into one term per time, ``z_t = sum_{i at t} w_i (d_i - D)``, and the
+    sequence ``y_t = D + T z_t`` over the ``T`` times of the shared grid (zero deviation where no
+    series has an origin) has mean ``D`` and the long-run variance of the aggregate. The usual
+    tests and block bootstrap on ``y`` therefore count serial dependence within a series and any
+    dependence across series (ETTh1's channels move together), without assuming independent
+    series. With every series on the same origins, ``y_t`` is the mean over series at ``t``.
+
+    Args:
+        differential: ``(N, H)`` loss differentials of the pooled origins.
+        layout: the series and time of each origin.
+
+    Returns:
+        ``(T, H)`` the time series ``y`` and its stride in forecast steps (the greatest common
+        divisor of the gaps between origin times).
+
+    Raises:
+        DataError: a layout that does not match the differentials.
+
+    >>> d = np.array([[1.0], [3.0], [5.0], [7.0]])  # two series, two common times
+    >>> y, stride = panel_differential(d, PanelLayout(np.array([0, 0, 1, 1]), np.array([0, 2, 0, 2])))
+    >>> y[:, 0].tolist(), stride
+    ([3.0, 5.0], 2)
+    """
+    d = np.asarray(differential, dtype=np.float64)
+    series, steps = np.asarray(layout.series), np.asarray(layout.steps, dtype=np.int64)
+    if d.ndim != 2 or series.shape != (len(d),) or steps.shape != (len(d),):
+        raise DataError(
+            f"a panel layout must give a series and a time for each of the {len(d)} origins; "
+            f"got {series.shape} and {steps.shape}"
+        )
+    _, codes, counts = np.unique(series, return_inverse=True, return_counts=True)
+    weights = 1.0 / (len(counts) * counts[codes])  # (N,)
+    with np.errstate(invalid="ignore"):
+        aggregate = weights @ d  # (H,)
+    times = np.unique(steps)
+    gaps = np.diff(times)
+    stride = int(np.gcd.reduce(gaps)) if len(gaps) else 1
+    slots = (steps - times[0]) // stride  # (N,)
+    n_times = int(slots.max()) + 1
+    z = np.zeros((n_times, d.shape[1]))
+    np.add.at(z, slots, weights[:, None] * (d - aggregate))
+    return aggregate + n_times * z, stride
+
+
 def paired_comparison(
     errors: np.ndarray | Mapping[int, np.ndarray],
     reference_errors: np.ndarray | Mapping[int, np.ndarray],
@@ -413,6 +479,7 @@ def paired_comparison(
     lag: int | None = None,
     kernel: str = "ewc",
     stride: int = 1,
+    panel: PanelLayout | None = None,
 ) -> pd.DataFrame:
     """Is a forecaster better than a reference, step by step, on the same origins?
 
@@ -438,7 +505,11 @@ def paired_comparison(
         lag: dependence lag in origins; None: ``ceil(h / stride) - 1`` at step ``h``.
         kernel: ``ewc`` (default), ``rectangular`` or ``bartlett`` (see
             :func:`diebold_mariano_tests`).
-        stride: forecast steps between consecutive origins (the evaluation stride).
+        stride: forecast steps between consecutive origins (the evaluation stride); with
+            ``panel``, taken from the layout instead.
+        panel: the series and time of each origin when the errors pool a panel's series:
+            the tests and interval are then of the panel aggregate (the mean over series of
+            each series' mean difference), see :func:`panel_differential`.
 
     Returns:
         One row per step: ``step, mean_difference`` (mean of ``loss - reference loss``:
@@ -458,8 +529,11 @@ def paired_comparison(
     True
     """
     differentials = _differentials(errors, reference_errors, loss)  # (S, N, H)
+    differential = differentials.mean(axis=0)  # (N, H)
+    if panel is not None:
+        differential, stride = panel_differential(differential, panel)
     table = compare_differential(
-        differentials.mean(axis=0),
+        differential,
         n_bootstrap=n_bootstrap,
         confidence=confidence,
         block_length=block_length,
@@ -481,6 +555,7 @@ def seed_level_comparison(
     reference_errors: np.ndarray | Mapping[int, np.ndarray],
     *,
     loss: str = "mse",
+    panel: PanelLayout | None = None,
 ) -> pd.DataFrame:
     """Is the training procedure better, over seeds? One test per step and one over all steps.
 
@@ -495,6 +570,8 @@ def seed_level_comparison(
         errors: a mapping seed -> signed errors ``(N, H, C)``.
         reference_errors: the reference's errors per seed, or one array (a baseline).
         loss: ``mse`` or ``mae``.
+        panel: with pooled panel errors, each seed's number is the panel aggregate (the mean
+            over series of each series' mean difference).
 
     Returns:
         :data:`SEED_COLUMNS`, one row per step and a last row with ``step`` 0 for the mean
@@ -509,7 +586,12 @@ def seed_level_comparison(
     """
     differentials = _differentials(errors, reference_errors, loss)  # (S, N, H)
     with np.errstate(invalid="ignore"):
-        per_seed = differentials.mean(axis=1)  # (S, H)
+        if panel is None:
+            per_seed = differentials.mean(axis=1)  # (S, H)
+        else:
+            per_seed = np.stack(
+                [panel_differential(d, panel)[0].mean(axis=0) for d in differentials]
+            )
     per_seed = np.concatenate([per_seed, per_seed.mean(axis=1, keepdims=True)], axis=1)
     n_seeds = len(per_seed)
     rows = []

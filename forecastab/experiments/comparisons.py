@@ -86,8 +86,62 @@ def save_errors(run_dir: Path, evaluation: Any, data: Any = None) -> Path:
         labels=np.array(json.dumps(labels)),
         units=np.array(evaluation.units),
         **levels,
+        **panel_arrays(evaluation),
     )
     return atomic_write(run_dir / ERRORS, buffer.getvalue())
+
+
+def panel_arrays(evaluation: Any) -> dict[str, np.ndarray]:
+    """A panel's ``series`` (the id of each pooled origin) and ``origin_steps`` (its time in
+    steps on the grid every series shares), for the paired test of the aggregate; none for one
+    series. ``origin_steps`` is left out when the series' timestamps do not fall on one grid
+    (same frequency, different phases): the comparison then says so."""
+    per_series = getattr(evaluation, "per_series", None)
+    if not per_series:
+        return {}
+    ids = list(per_series)
+    counts = [len(e.origins) for e in per_series.values()]
+    arrays = {"series": np.repeat(np.array(ids, dtype=str), counts)}
+    if any(e.index is None for e in per_series.values()):
+        return arrays
+    indexes = [pd.Index(e.index) for e in per_series.values()]
+    grid = indexes[0].append(indexes[1:]).unique().sort_values()
+    positions = [grid.get_indexer(index) for index in indexes]
+    if all((np.diff(position) == 1).all() for position in positions):
+        arrays["origin_steps"] = np.concatenate(
+            [position[e.origins] for position, e in zip(positions, per_series.values(), strict=True)]
+        ).astype(np.int64)
+    return arrays
+
+
+def panel_layout(row: Any) -> Any:
+    """The :class:`~forecastab.evaluation.compare.PanelLayout` of a saved panel run, else None.
+
+    Raises:
+        DataError: a panel whose series' timestamps share no grid (no paired test of the
+            aggregate is possible).
+    """
+    from forecastab.evaluation.compare import PanelLayout
+
+    if getattr(row, "series", None) is None:
+        return None
+    if getattr(row, "origin_steps", None) is None:
+        raise DataError(
+            "the panel's series have timestamps on different grids (same frequency, different "
+            "phase), so their origins cannot be paired in time for a test of the aggregate; "
+            "align the timestamps (e.g. floor them to the frequency) and rerun"
+        )
+    return PanelLayout(row.series, row.origin_steps)
+
+
+def _stride_and_panel(row: Any) -> tuple[int, Any]:
+    """The evaluation stride of a saved run's origins and its panel layout (None: one series)."""
+    from forecastab.evaluation.compare import stride_of
+
+    layout = panel_layout(row)
+    if layout is not None:
+        return 1, layout  # the panel's stride comes from its layout
+    return stride_of(row.origins), None
 
 
 def load_errors(out_dir: Path) -> pd.DataFrame:
@@ -134,7 +188,9 @@ def _read_errors(path: Path) -> dict[str, Any]:
                 # the level check's arrays (absent in runs saved before it)
                 **{
                     key: saved[key] if key in saved.files else None
-                    for key in ("train_range", "test_outside", "target_names")
+                    for key in (
+                        "train_range", "test_outside", "target_names", "series", "origin_steps"
+                    )
                 },
             }
     except (OSError, EOFError, zipfile.BadZipFile, ValueError, TypeError):
@@ -150,6 +206,12 @@ def _read_errors(path: Path) -> dict[str, Any]:
             f"'{path}' holds errors of shape {errors.shape} for {origins.shape} origins, "
             f"expected (N, H, C) and (N,); {fix}"
         )
+    for key in ("series", "origin_steps"):
+        if row[key] is not None and row[key].shape != origins.shape:
+            raise DataError(
+                f"'{path}' holds '{key}' of shape {row[key].shape} for {origins.shape} origins; "
+                f"{fix}"
+            )
     return row
 
 
@@ -200,7 +262,7 @@ def compare_experiment(
     Raises:
         DataError: no saved errors, an unknown reference, or runs on different origins.
     """
-    from forecastab.evaluation.compare import paired_comparison, seed_level_comparison, stride_of
+    from forecastab.evaluation.compare import paired_comparison, seed_level_comparison
 
     check_resamples(n_bootstrap, "n_bootstrap")
     try:
@@ -234,6 +296,7 @@ def compare_experiment(
                         f"were evaluated on different origins in {dataset}; rerun them together"
                     )
             label = f"{target_model}/{ref_strategy}"
+            stride, layout = _stride_and_panel(ours[common[0]])
             groups: list[tuple[str, list[int]]] = [(str(seed), [seed]) for seed in common]
             if len(common) > 1:
                 groups.append((ALL_SEEDS, common))
@@ -246,7 +309,8 @@ def compare_experiment(
                     confidence=confidence,
                     block_length=block_length,
                     method=method,
-                    stride=stride_of(ours[seeds[0]].origins),
+                    stride=stride,
+                    panel=layout,
                 )
                 frames.append(
                     table.drop(columns="n_seeds").assign(
@@ -265,6 +329,7 @@ def compare_experiment(
                             {seed: ours[seed].errors for seed in common},
                             {seed: theirs[seed].errors for seed in common},
                             loss=loss,
+                            panel=layout,
                         )
                     ).assign(
                         dataset=dataset, model=model, strategy=strategy, reference=label,
@@ -466,7 +531,7 @@ def headline_test(
         dataset: the dataset label the sentence is about.
         level: the test level.
     """
-    from forecastab.evaluation.compare import paired_comparison, seed_level_comparison, stride_of
+    from forecastab.evaluation.compare import paired_comparison, seed_level_comparison
 
     def test(model: str, strategy: str, reference: str) -> str | None:
         mine = runs[(runs["dataset"] == dataset) & (runs["model"] == model)]
@@ -481,8 +546,10 @@ def headline_test(
         mine_errors = {seed: ours[seed].errors for seed in seeds}
         their_errors = {seed: theirs[seed].errors for seed in seeds}
         try:  # the interval is not used here: the tests only
-            stride = stride_of(ours[seeds[0]].origins)
-            table = paired_comparison(mine_errors, their_errors, n_bootstrap=0, stride=stride)
+            stride, layout = _stride_and_panel(ours[seeds[0]])
+            table = paired_comparison(
+                mine_errors, their_errors, n_bootstrap=0, stride=stride, panel=layout
+            )
         except ForecastabError:  # too few origins for the test: the seeds' ranges stand
             return None
         better, worse = significant_steps(table, level)
@@ -505,14 +572,21 @@ def headline_test(
             if untested != "none":
                 quiet += f"; no test at step(s) {untested} of {horizon} ({reason})"
         n_origins = len(ours[seeds[0]].origins)
+        where = f"{n_origins} test origins (stride {stride}"
+        if layout is not None:
+            n_series = len(np.unique(layout.series))
+            where = (
+                f"{n_origins} test origins of {n_series} series, the panel aggregate "
+                "(the series' differentials summed per time"
+            )
         text = (
             f"origin-level paired Diebold-Mariano test per forecast step on the same "
-            f"{n_origins} test origins (stride {stride}; squared error, paired over "
+            f"{where}; squared error, paired over "
             f"{len(seeds)} seed(s), Holm-corrected over the {tested} tested step(s) at "
             f"{level:g}): `{strategy}` against `{reference}` is {quiet}"
         )
         if len(seeds) >= 2:
-            overall = seed_level_comparison(mine_errors, their_errors).iloc[-1]
+            overall = seed_level_comparison(mine_errors, their_errors, panel=layout).iloc[-1]
             text += (
                 f". Seed-level (does the training procedure win on another seed?): the mean "
                 f"squared-error difference over all steps is {overall['mean_difference']:.4g}, "

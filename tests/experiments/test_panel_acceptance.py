@@ -139,3 +139,19 @@ def test_one_series_with_covariates_keeps_the_single_series_outputs(
     assert list(evaluate(model, data).table.columns) == TABLE_COLUMNS
     frame = model.predict_frame(one)
     assert list(frame.columns[:2]) == ["origin", "timestamp"] and len(frame) == H
+
+
+def test_compare_tests_the_panel_aggregate_against_a_baseline(yaml_run: Path) -> None:
+    # the pooled origins of 3 series are not one time line: compare pairs them per time
+    assert main(["compare", str(yaml_run), "--reference", "seasonal_naive/baseline"]) == 0
+    table = pd.read_csv(yaml_run / "comparisons.csv")
+    assert set(table["model"]) == {"gru", "transformer"}
+    assert len(table) == 2 * H and table["p_value"].notna().all()
+    errors = np.load(yaml_run / "runs" / "gru__tf__seed0" / "errors.npz")
+    assert sorted(set(errors["series"])) == sorted(LENGTHS)
+    per_series = [errors["errors"][errors["series"] == name] for name in LENGTHS]
+    baseline = np.load(next((yaml_run / "runs").glob("seasonal_naive*")) / "errors.npz")
+    theirs = [baseline["errors"][baseline["series"] == name] for name in LENGTHS]
+    step1 = np.mean([(o[:, 0] ** 2 - t[:, 0] ** 2).mean() for o, t in zip(per_series, theirs)])
+    row = table[(table["model"] == "gru") & (table["step"] == 1)]
+    np.testing.assert_allclose(row["mean_difference"], step1, rtol=1e-5)
