@@ -416,8 +416,11 @@ class PanelLayout:
     steps: np.ndarray
 
 
-def panel_differential(differential: np.ndarray, layout: PanelLayout) -> tuple[np.ndarray, int]:
-    """A panel's loss differentials as one series in time whose mean is the panel aggregate.
+def panel_series(differential: np.ndarray, layout: PanelLayout) -> tuple[np.ndarray, int]:
+    """A panel's per-origin values as one series in time whose mean is the panel aggregate.
+
+    Written for loss differentials (the paired test); any per-origin contributions of a
+    metric that is a mean over origins work the same (the aggregate bands).
 
     The aggregate is the mean over series of each series' mean differential (every series
     counts once, as the panel's metrics do): ``D = sum_i w_i d_i`` with ``w_i = 1 / (S n_s)``.
@@ -441,7 +444,7 @@ def panel_differential(differential: np.ndarray, layout: PanelLayout) -> tuple[n
         DataError: a layout that does not match the differentials.
 
     >>> d = np.array([[1.0], [3.0], [5.0], [7.0]])  # two series, two common times
-    >>> y, stride = panel_differential(d, PanelLayout(np.array([0, 0, 1, 1]), np.array([0, 2, 0, 2])))
+    >>> y, stride = panel_series(d, PanelLayout(np.array([0, 0, 1, 1]), np.array([0, 2, 0, 2])))
     >>> y[:, 0].tolist(), stride
     ([3.0, 5.0], 2)
     """
@@ -509,7 +512,7 @@ def paired_comparison(
             ``panel``, taken from the layout instead.
         panel: the series and time of each origin when the errors pool a panel's series:
             the tests and interval are then of the panel aggregate (the mean over series of
-            each series' mean difference), see :func:`panel_differential`.
+            each series' mean difference), see :func:`panel_series`.
 
     Returns:
         One row per step: ``step, mean_difference`` (mean of ``loss - reference loss``:
@@ -531,7 +534,7 @@ def paired_comparison(
     differentials = _differentials(errors, reference_errors, loss)  # (S, N, H)
     differential = differentials.mean(axis=0)  # (N, H)
     if panel is not None:
-        differential, stride = panel_differential(differential, panel)
+        differential, stride = panel_series(differential, panel)
     table = compare_differential(
         differential,
         n_bootstrap=n_bootstrap,
@@ -590,7 +593,7 @@ def seed_level_comparison(
             per_seed = differentials.mean(axis=1)  # (S, H)
         else:
             per_seed = np.stack(
-                [panel_differential(d, panel)[0].mean(axis=0) for d in differentials]
+                [panel_series(d, panel)[0].mean(axis=0) for d in differentials]
             )
     per_seed = np.concatenate([per_seed, per_seed.mean(axis=1, keepdims=True)], axis=1)
     n_seeds = len(per_seed)

@@ -103,6 +103,9 @@ class Evaluation:
     per_series: dict[str, Evaluation] = field(default_factory=dict)
     """A panel's evaluation of each series (its ``table`` then has a ``series`` column and
     the aggregate rows ``series == 'all'``); empty for one series."""
+    contributions: dict[tuple[str, str, str], MetricValues] = field(default_factory=dict)
+    """``(mode, target, metric)`` -> the per-origin contributions the bands resampled (kept
+    only when bands were asked for; a panel's aggregate band is built from its series')."""
 
     def frame(self, mode: str = "free_running") -> pd.DataFrame:
         """One mode's predictions as a tidy forecast frame (as ``predict_frame`` gives them).
@@ -304,6 +307,7 @@ def evaluate(
         if covariates is not None and getattr(forecaster, "accepts_covariates", False)
         else {}
     )
+    contributions: dict[tuple[str, str, str], MetricValues] = {}
     for mode in evaluated_modes:
         scaled = forecaster.predict_origins(
             values, origins, context_length=context_length, horizon=horizon, mode=mode, **extra
@@ -383,6 +387,7 @@ def evaluate(
                 )
                 rows.append(frame)
                 if n_bootstrap:
+                    contributions[(mode, target, name)] = result
                     band = metric_band(
                         result,
                         n_bootstrap=n_bootstrap,
@@ -434,4 +439,5 @@ def evaluate(
         skipped=note,
         index=getattr(data, "index", None),
         target_columns=tuple(target_names),
+        contributions=contributions,
     )

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from forecastab.evaluation.evaluate import INTERVAL_COLUMNS, TABLE_COLUMNS, Evaluation, evaluate
-from forecastab.evaluation.metrics import get_metric
+from forecastab.evaluation.metrics import MetricValues, get_metric
 
 POOLED_METRICS = frozenset({"nd", "nrmse_deepar"})
 """Metrics whose panel aggregate pools every origin of every series (DeepAR's convention)."""
@@ -149,15 +149,69 @@ def _for_series(forecaster: Any, series: Any) -> Any:
     return fitted
 
 
+def origin_steps(per_series: dict[str, Evaluation]) -> np.ndarray | None:
+    """Each pooled origin's time in steps on the grid every series shares, or None.
+
+    The grid is the union of the series' timestamps; None when a series' consecutive rows
+    are not consecutive on it (same frequency, different phases) or a series has no index.
+    """
+    if any(e.index is None for e in per_series.values()):
+        return None
+    indexes = [pd.Index(e.index) for e in per_series.values()]
+    grid = indexes[0].append(indexes[1:]).unique().sort_values()
+    positions = [grid.get_indexer(index) for index in indexes]
+    if not all((np.diff(position) == 1).all() for position in positions):
+        return None
+    return np.concatenate(
+        [position[e.origins] for position, e in zip(positions, per_series.values(), strict=True)]
+    ).astype(np.int64)
+
+
+def panel_layout(per_series: dict[str, Evaluation]) -> Any:
+    """The :class:`~forecastab.evaluation.compare.PanelLayout` of a panel's pooled origins, or
+    None when the series share no time grid."""
+    from forecastab.evaluation.compare import PanelLayout
+
+    steps = origin_steps(per_series)
+    if steps is None:
+        return None
+    counts = [len(e.origins) for e in per_series.values()]
+    return PanelLayout(np.repeat(np.array(list(per_series), dtype=str), counts), steps)
+
+
+def _linear(values: Any) -> np.ndarray:
+    """Per-origin contributions whose mean is the metric: a root metric linearized around its
+    value (``v + (c - m) / 2v``, the delta method), a mean metric as it is."""
+    contributions = np.asarray(values.per_origin, dtype=np.float64)  # (n, H)
+    if not values.root:
+        return contributions
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = contributions.mean(axis=0)  # (H,)
+        value = np.sqrt(mean)
+        slope = np.where(value > 0, 0.5 / value, 0.0)
+    return value + slope * (contributions - mean)
+
+
 def _series_bootstrap(
     per_series: dict[str, Evaluation], aggregate: pd.DataFrame, options: dict[str, Any]
 ) -> pd.DataFrame:
-    """Bands of the aggregate rows whose value is the series mean: the mean over series
-    resampled with replacement (``n_bootstrap`` times); none for the pooled metrics."""
+    """Bands of the aggregate rows whose value is the series mean; none for pooled metrics.
+
+    Where the series share a time grid, a block bootstrap over time of the aggregate series
+    of :func:`~forecastab.evaluation.compare.panel_series` (each time's deviations summed over
+    the series, Driscoll-Kraay), so dependence within and across series is kept; otherwise,
+    and for metrics chained over steps, the mean over series resampled i.i.d.
+    """
+    from forecastab.evaluation.block_bootstrap import band_label
+    from forecastab.evaluation.compare import panel_series
+    from forecastab.evaluation.uncertainty import metric_band
+
     n_bootstrap = int(options.get("n_bootstrap") or 0)
     if not n_bootstrap or len(per_series) < 2:
         return pd.DataFrame(columns=[*INTERVAL_COLUMNS, "series"])
     confidence = float(options.get("confidence", 0.95))
+    method = options.get("bootstrap_method", "circular")
+    layout = panel_layout(per_series)
     rng = np.random.default_rng(options.get("seed", 0))
     tables = pd.concat([e.table.assign(series=n) for n, e in per_series.items()])
     keys = ["mode", "target", "metric"]
@@ -168,6 +222,29 @@ def _series_bootstrap(
     label = f"{confidence:.0%} i.i.d. bootstrap over {count} series"
     for (mode, target, metric), rows in aggregate.groupby(keys, sort=False):
         if metric in POOLED_METRICS:
+            continue
+        found = [e.contributions.get((mode, target, metric)) for e in per_series.values()]
+        if layout is not None and all(v is not None and not v.cumulative_product for v in found):
+            series, stride = panel_series(np.concatenate([_linear(v) for v in found]), layout)
+            band = metric_band(
+                MetricValues(series),
+                n_bootstrap=n_bootstrap,
+                confidence=confidence,
+                seed=options.get("seed", 0),
+                method=method,
+                block_length=options.get("block_length"),
+                stride=stride,
+                warn=False,
+            )
+            steps = np.arange(1, len(band.lower) + 1)
+            bounds = pd.DataFrame({"step": steps, "lower": band.lower, "upper": band.upper})
+            over_time = (
+                band_label(method, band.block_length, confidence).replace(
+                    "over origins", "over time"
+                )
+                + f", {count} series summed per time"
+            )
+            frames.append(rows.merge(bounds, on="step").assign(band=over_time))
             continue
         part = tables[(tables["mode"] == mode) & (tables["target"] == target)]
         matrix = part[part["metric"] == metric].pivot(

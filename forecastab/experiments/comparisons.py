@@ -96,21 +96,17 @@ def panel_arrays(evaluation: Any) -> dict[str, np.ndarray]:
     steps on the grid every series shares), for the paired test of the aggregate; none for one
     series. ``origin_steps`` is left out when the series' timestamps do not fall on one grid
     (same frequency, different phases): the comparison then says so."""
+    from forecastab.evaluation.panel import origin_steps
+
     per_series = getattr(evaluation, "per_series", None)
     if not per_series:
         return {}
     ids = list(per_series)
     counts = [len(e.origins) for e in per_series.values()]
     arrays = {"series": np.repeat(np.array(ids, dtype=str), counts)}
-    if any(e.index is None for e in per_series.values()):
-        return arrays
-    indexes = [pd.Index(e.index) for e in per_series.values()]
-    grid = indexes[0].append(indexes[1:]).unique().sort_values()
-    positions = [grid.get_indexer(index) for index in indexes]
-    if all((np.diff(position) == 1).all() for position in positions):
-        arrays["origin_steps"] = np.concatenate(
-            [position[e.origins] for position, e in zip(positions, per_series.values(), strict=True)]
-        ).astype(np.int64)
+    steps = origin_steps(per_series)
+    if steps is not None:
+        arrays["origin_steps"] = steps
     return arrays
 
 

@@ -201,24 +201,24 @@ def test_paired_comparison_rejects_bad_input():
 
 
 def test_the_panel_aggregate_weighs_each_series_once_and_sums_deviations_per_time() -> None:
-    from forecastab.evaluation.compare import PanelLayout, panel_differential
+    from forecastab.evaluation.compare import PanelLayout, panel_series
 
     rng = np.random.default_rng(0)
     # series a: 6 origins at times 0..5; series b: 3 origins at times 2..4 (shorter, later)
     d = rng.normal(size=(9, 2))
     layout = PanelLayout(np.array(["a"] * 6 + ["b"] * 3), np.array([0, 1, 2, 3, 4, 5, 2, 3, 4]))
-    y, stride = panel_differential(d, layout)
+    y, stride = panel_series(d, layout)
     assert stride == 1 and y.shape == (6, 2)
     series_mean = (d[:6].mean(axis=0) + d[6:].mean(axis=0)) / 2
     np.testing.assert_allclose(y.mean(axis=0), series_mean)
     # a time where only series a has an origin carries only a's deviation, at weight 1 / (2 * 6)
     np.testing.assert_allclose(y[0], series_mean + 6 * (d[0] - series_mean) / 12)
     strided = PanelLayout(layout.series, layout.steps * 24)
-    assert panel_differential(d, strided)[1] == 24
+    assert panel_series(d, strided)[1] == 24
 
 
 def test_the_panel_test_keeps_its_size_when_the_series_move_together() -> None:
-    from forecastab.evaluation.compare import PanelLayout, diebold_mariano_tests, panel_differential
+    from forecastab.evaluation.compare import PanelLayout, diebold_mariano_tests, panel_series
 
     # 7 series sharing 120 origins, their differentials driven by one common factor (like
     # ETTh1's channels): pooling the 840 origins as if independent rejects a true null far too
@@ -231,7 +231,7 @@ def test_the_panel_test_keeps_its_size_when_the_series_move_together() -> None:
     for _ in range(sims):
         common = rng.normal(size=n)
         d = (common[None, :] + 0.3 * rng.normal(size=(series, n))).reshape(-1, 1)
-        y, stride = panel_differential(d, layout)
+        y, stride = panel_series(d, layout)
         ours += diebold_mariano_tests(y, stride=stride).p_value[0] < 0.05
         naive += diebold_mariano_tests(d).p_value[0] < 0.05
     assert ours / sims < 0.09

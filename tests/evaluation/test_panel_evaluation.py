@@ -80,18 +80,29 @@ def test_one_series_keeps_its_table_without_a_series_column() -> None:
     assert list(result.table.columns) == TABLE_COLUMNS
 
 
-def test_the_aggregate_gets_a_band_from_resampling_the_series() -> None:
-    data = panel()
+def test_the_aggregate_gets_a_block_bootstrap_band_over_time_with_series_summed_per_time() -> None:
+    from tests.data.test_panel import long_frame
+
+    data = panel(long_frame({"a": 900, "b": 800, "c": 700}))
     result = evaluate(
-        baseline_from_spec({"name": "naive"}), data, metrics=["mae", "nd"], n_bootstrap=200
+        baseline_from_spec({"name": "naive"}), data, metrics=["mae", "rmse", "nd"], n_bootstrap=200
     )
     bands = result.intervals.query("series == 'all'")
-    assert set(bands["metric"]) == {"mae"}  # nd pools the origins: no series-mean band
-    aggregate = result.table.query("series == 'all' and metric == 'mae'")["value"].to_numpy()
-    assert (bands["lower"].to_numpy() <= aggregate + 1e-12).all()
-    assert (aggregate <= bands["upper"].to_numpy() + 1e-12).all()
-    assert (bands["upper"] > bands["lower"]).all()
-    assert bands["band"].iloc[0] == "95% i.i.d. bootstrap over 3 series"
+    assert set(bands["metric"]) == {"mae", "rmse"}  # nd pools the origins: no series-mean band
+    assert bands["band"].str.endswith("3 series summed per time").all()
+    for metric in ("mae", "rmse"):
+        rows = bands[bands["metric"] == metric]
+        aggregate = result.table.query("series == 'all' and metric == @metric")["value"].to_numpy()
+        assert np.isfinite(rows[["lower", "upper"]].to_numpy()).all()
+        assert (rows["lower"].to_numpy() < aggregate).all()
+        assert (aggregate < rows["upper"].to_numpy()).all()
+
+
+def test_a_panel_too_short_for_blocks_over_time_gets_no_aggregate_band() -> None:
+    data = panel()  # 13-30 test origins a series: fewer than 10 blocks
+    result = evaluate(baseline_from_spec({"name": "naive"}), data, metrics=["mae"], n_bootstrap=200)
+    bands = result.intervals.query("series == 'all'")
+    assert len(bands) == 6 and bands[["lower", "upper"]].isna().all().all()
 
 
 def test_a_statsmodels_baseline_with_n_jobs_runs_the_series_in_workers_with_equal_numbers() -> None:
