@@ -272,9 +272,24 @@ def long_free_run(
     values = np.asarray(data.values, dtype=np.float64)  # (T, C) scaled
     start = data.borders.test[0]
     origin = max(start - 1, context_length - 1)
-    if getattr(getattr(forecaster, "network", None), "autoregressive", True):
+    autoregressive = getattr(getattr(forecaster, "network", None), "autoregressive", True)
+    covariates = getattr(data, "covariates", None)
+    extra: dict[str, Any] = {}
+    if covariates is not None and getattr(forecaster, "accepts_covariates", False):
+        extra["covariates"] = covariates
+        if getattr(covariates, "future", None) is not None:
+            # known-future covariates exist only for the series' rows: the run stops there
+            # (a direct network's last block needs all its horizon's rows)
+            available = len(values) - 1 - origin
+            steps = min(steps, available if autoregressive else available - available % horizon)
+            if steps < horizon:
+                raise DataError(
+                    f"a long run from row {origin + 1} has future covariates for {steps} "
+                    f"step(s) only, fewer than the horizon {horizon}; use a longer test split"
+                )
+    if autoregressive:
         run = forecaster.predict_origins(
-            values, np.array([origin]), context_length=context_length, horizon=steps
+            values, np.array([origin]), context_length=context_length, horizon=steps, **extra
         )[0]  # (steps, C); forecasters are causal (tests/evaluation/test_causality.py)
     else:
         history = values[: origin + 1]
@@ -285,6 +300,7 @@ def long_free_run(
                 np.array([len(history) - 1]),
                 context_length=context_length,
                 horizon=horizon,
+                **extra,
             )[0]  # (H, C)
             blocks.append(forecast)
             history = np.concatenate([history, forecast])

@@ -33,35 +33,63 @@ LONG_RUN_COLUMNS = [
 def record_long_run(
     run_dir: Path, forecaster: Any, datamodule: Any, config: Any, *, units: str, labels: dict
 ) -> pd.DataFrame:
-    """Run, score, chart and save one forecaster's long free run in ``run_dir``."""
+    """Run, score, chart and save one forecaster's long free run in ``run_dir``.
+
+    A panel with ids runs every series free from the start of its own test split:
+    ``long_run.csv`` then has a ``series`` column, one row per series and an ``all`` row (the
+    mean of ``d_stsp`` and ``d_h`` over series; a flag set when any series sets it), and the
+    chart shows the first series.
+    """
     from forecastab.evaluation.long_run import long_free_run
+    from forecastab.evaluation.panel import PANEL
     from forecastab.plotting.figure import save_figure
     from forecastab.plotting.long_run import plot_long_run
 
-    result = long_free_run(
-        forecaster,
-        datamodule,
-        steps=config.steps,
-        units=units,
-        n_bins=config.n_bins,
-        smoothing=config.smoothing,
-    )
-    row = pd.DataFrame(
-        [
+    def run(data: Any) -> Any:
+        return long_free_run(
+            forecaster,
+            data,
+            steps=config.steps,
+            units=units,
+            n_bins=config.n_bins,
+            smoothing=config.smoothing,
+        )
+
+    def scores(result: Any) -> dict[str, Any]:
+        return {"d_stsp": result.d_stsp, "d_h": result.d_h, **result.flags}
+
+    panel = getattr(datamodule, "panel", None) is not None and datamodule.has_ids
+    columns = LONG_RUN_COLUMNS
+    if not panel:
+        result = run(datamodule)
+        rows = [{**labels, "steps": config.steps, **scores(result)}]
+        shown = ""
+    else:
+        results = {name: run(datamodule.series_data(name)) for name in datamodule.series_ids}
+        rows = [
+            {**labels, "series": name, "steps": config.steps, **scores(result)}
+            for name, result in results.items()
+        ]
+        table = pd.DataFrame(rows)
+        rows.append(
             {
                 **labels,
+                "series": PANEL,
                 "steps": config.steps,
-                "d_stsp": result.d_stsp,
-                "d_h": result.d_h,
-                **result.flags,
+                "d_stsp": float(table["d_stsp"].mean()),
+                "d_h": float(table["d_h"].mean()),
+                **{flag: bool(table[flag].any()) for flag in ("constant", "cycle", "drift")},
             }
-        ]
-    )[LONG_RUN_COLUMNS]
+        )
+        columns = [LONG_RUN_COLUMNS[0], "series", *LONG_RUN_COLUMNS[1:]]
+        shown, result = next(iter(results.items()))
+        shown = f", series {shown}"
+    row = pd.DataFrame(rows)[columns]
     atomic_write(
         run_dir / LONG_RUN, row.to_csv(index=False, float_format="%.6g", lineterminator="\n")
     )
     title = (
-        f"{labels['model']} / {labels['strategy']} (seed {labels['seed']}): "
+        f"{labels['model']} / {labels['strategy']} (seed {labels['seed']}{shown}): "
         f"D_stsp {result.d_stsp:.3g}, D_H {result.d_h:.3g}"
     )
     fig = plot_long_run(result.truth, result.generated, steps=config.chart_steps, title=title)
@@ -78,8 +106,16 @@ def read_long_runs(out_dir: Path) -> pd.DataFrame | None:
     ]
     if not paths:
         return None
-    frames = [pd.read_csv(p, dtype={"model": str, "strategy": str}) for p in paths]
-    return pd.concat(frames, ignore_index=True)
+    frames = [
+        pd.read_csv(p, dtype={"model": str, "strategy": str, "series": str}) for p in paths
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    if "series" in table.columns:  # a panel's: its aggregate rows (single series' have none)
+        from forecastab.evaluation.panel import PANEL
+
+        table = table[table["series"].isna() | (table["series"] == PANEL)]
+        table = table.drop(columns="series").reset_index(drop=True)
+    return table
 
 
 def long_run_markdown(table: pd.DataFrame) -> str:

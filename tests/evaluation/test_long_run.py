@@ -85,3 +85,27 @@ def test_delay_embedding_rows():
         [0.0, 2.0, 4.0],
         [1.0, 3.0, 5.0],
     ]
+
+
+def test_a_panel_runs_each_series_free_and_adds_the_mean_over_series(tmp_path) -> None:
+    from forecastab.baselines import baseline_from_spec
+    from forecastab.experiments.config import LongRunConfig
+    from forecastab.experiments.long_runs import read_long_runs, record_long_run
+    from tests.data.test_panel import long_frame, panel
+
+    data = panel(long_frame({"a": 400, "b": 360, "c": 300}), calendar=["hour"])
+    run_dir = tmp_path / "runs" / "naive__baseline"
+    run_dir.mkdir(parents=True)
+    labels = {"dataset": "long", "model": "naive", "strategy": "baseline", "seed": 0}
+    naive = baseline_from_spec("naive").fit(data.series_data("a"))
+    row = record_long_run(
+        run_dir, naive, data, LongRunConfig(steps=60, chart_steps=60), units="scaled", labels=labels
+    )
+    assert row["series"].tolist() == ["a", "b", "c", "all"]
+    per_series = row[row["series"] != "all"]
+    assert np.isfinite(per_series["d_h"]).all()
+    np.testing.assert_allclose(row["d_h"].iloc[-1], per_series["d_h"].mean())
+    assert (run_dir / "long_run.png").stat().st_size > 5_000
+    (run_dir / "DONE").write_text("")
+    summary = read_long_runs(tmp_path)
+    assert len(summary) == 1 and "series" not in summary.columns  # the aggregate row only
