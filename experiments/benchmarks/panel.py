@@ -81,6 +81,7 @@ def peak_rss_mb() -> float:  # the process's peak since its start
 # function inverts them with the same scalers and scores them against the same true values.
 
 HIDDEN, LEARNING_RATE, EVAL_STRIDE = 64, 1e-3, 24
+SEED = 0  # set by --seed: every library's initialization and sampling seed
 PEER_ORDER = ("forecastab", "nf_gru", "nf_lstm", "darts_rnn")
 LABELS = {
     "forecastab": "forecastab GRU (encoder-decoder, AR)",
@@ -146,6 +147,7 @@ def _panel_data(n_series: int, rows: int) -> WindowDataModule:
     return WindowDataModule(
         frame, time_column="ds", target="y", context_length=CONTEXT, horizon=HORIZON,
         calendar=["hour", "dayofweek"], split={"train": 0.8, "test": 0.2}, batch_size=BATCH,
+        seed=SEED,
     )  # fmt: skip
 
 
@@ -200,7 +202,7 @@ def _seasonal_naive(data: WindowDataModule, origins: np.ndarray) -> np.ndarray:
 
 
 def _fit_forecastab(data: WindowDataModule, origins: np.ndarray, steps: int, clock: FitClock):
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = ForecastModule(
         RNNConfig(hidden_size=HIDDEN), context_length=CONTEXT, horizon=HORIZON,
         learning_rate=LEARNING_RATE,
@@ -257,7 +259,7 @@ def _fit_neuralforecast(
         encoder_n_layers=1, encoder_hidden_size=HIDDEN,
         futr_exog_list=["hour", "dayofweek"],
         loss=MSE(), valid_loss=MSE(), max_steps=steps, learning_rate=LEARNING_RATE,
-        batch_size=32, windows_batch_size=BATCH, scaler_type="identity", random_seed=0,
+        batch_size=32, windows_batch_size=BATCH, scaler_type="identity", random_seed=SEED,
         **{k: v for k, v in _trainer_kwargs(clock, steps).items() if k != "max_steps"},
     )  # fmt: skip
     forecaster = NeuralForecast(models=[model], freq="h")
@@ -296,7 +298,7 @@ def _fit_darts(data: WindowDataModule, origins: np.ndarray, steps: int, clock: F
     model = RNNModel(
         model="GRU", input_chunk_length=CONTEXT, training_length=CONTEXT + HORIZON,
         hidden_dim=HIDDEN, n_rnn_layers=1, batch_size=BATCH,
-        optimizer_kwargs={"lr": LEARNING_RATE}, random_state=0,
+        optimizer_kwargs={"lr": LEARNING_RATE}, random_state=SEED,
     )  # fmt: skip
     trainer = pl.Trainer(**_trainer_kwargs(clock, steps))
     start = time.perf_counter()
@@ -328,6 +330,8 @@ WORKERS = {
 
 def run_worker(args: argparse.Namespace) -> None:
     """One library in this process; prints one ``RESULT {json}`` line."""
+    global SEED
+    SEED = args.seed
     torch.set_num_threads(1)
     logging.disable(logging.WARNING)
     warnings.filterwarnings("ignore")
@@ -340,7 +344,7 @@ def run_worker(args: argparse.Namespace) -> None:
     reset = _reset_hwm()
     clock = FitClock()
     if args.fit_only:
-        torch.manual_seed(0)
+        torch.manual_seed(SEED)
         model = ForecastModule(
             RNNConfig(hidden_size=HIDDEN), context_length=CONTEXT, horizon=HORIZON,
             learning_rate=LEARNING_RATE,
@@ -370,10 +374,12 @@ def gc_collect() -> None:
     gc.collect()
 
 
-def _spawn(library: str, series: int, rows: int, steps: int, fit_only: bool = False) -> dict:
+def _spawn(
+    library: str, series: int, rows: int, steps: int, fit_only: bool = False, seed: int = 0
+) -> dict:
     command = [
         sys.executable, __file__, "--worker", library, "--series", str(series),
-        "--rows", str(rows), "--steps", str(steps),
+        "--rows", str(rows), "--steps", str(steps), "--seed", str(seed),
     ]  # fmt: skip
     if fit_only:
         command.append("--fit-only")
@@ -422,7 +428,7 @@ def run_peers(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     results = {}
     for library in libraries:
-        results[library] = _spawn(library, args.series, args.rows, args.steps)
+        results[library] = _spawn(library, args.series, args.rows, args.steps, seed=args.seed)
         r = results[library]
         if r:
             print(
@@ -431,7 +437,7 @@ def run_peers(args: argparse.Namespace) -> None:
                 flush=True,
             )
     _table(results, args.steps)
-    if "forecastab" in libraries:
+    if "forecastab" in libraries and not args.skip_memory:
         _memory_table(args)
     print(f"wall time {time.perf_counter() - start:.0f} s; load average at the end {_load()}")
 
@@ -539,6 +545,8 @@ def main() -> None:
     )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--fit-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help="with --peers: every library's seed")
+    parser.add_argument("--skip-memory", action="store_true", help="with --peers: no memory runs")
     parser.add_argument(
         "--memory-steps", type=int, default=100, help="with --peers: steps of the memory runs"
     )
