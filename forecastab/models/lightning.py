@@ -33,7 +33,7 @@ from forecastab.models.distributions import Distribution, rollout_loss
 from forecastab.models.linear import LinearConfig, LinearNetwork
 from forecastab.models.normalization import wrap_normalization
 from forecastab.models.progress import origin_progress
-from forecastab.models.rnn import RNNConfig, RNNNetwork
+from forecastab.models.rnn import RNNConfig, RNNNetwork, check_patch_lengths
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.strategies import Strategy, strategy_from_spec, strategy_label
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
@@ -89,6 +89,7 @@ def build_network(
     """
     kind = network_type(config)
     if kind == "rnn":
+        check_patch_lengths(config.patch, context_length=context_length, horizon=horizon)
         network = RNNNetwork(config, n_targets=n_targets, channels=channels)
     elif kind == "transformer":
         network = TransformerNetwork(
