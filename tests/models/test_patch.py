@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytorch_lightning as pl
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from forecastab.data.series_data import SeriesCovariates
@@ -139,7 +139,9 @@ def test_no_value_after_the_origin_changes_a_free_running_patched_forecast() -> 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_strategy_trains_a_patched_network(method: str, fast_trainer_kwargs) -> None:
-    from tests.strategy_examples import B, L as SL, H as SH, sine_batch
+    from tests.strategy_examples import B, sine_batch
+    from tests.strategy_examples import H as SH
+    from tests.strategy_examples import L as SL
 
     assert SL % 2 == 0 and SH % 2 == 0
     spec = example(method)
