@@ -234,7 +234,10 @@ def _network_parameters(options: dict[str, Any], *, context_length: int, horizon
         width = _count(options.get("d_model", 64))
         layers = _count(options.get("num_layers", 2))
         feedforward = _count(options.get("dim_feedforward", 128))
-        positions = _count(options.get("max_length") or context_length + horizon)
+        patch = _count(options.get("patch", 1))
+        if patch is None:
+            return None
+        positions = _count(options.get("max_length") or (context_length + horizon) // patch)
         if None in (width, layers, feedforward, positions):
             return None
         block = (
@@ -243,11 +246,11 @@ def _network_parameters(options: dict[str, Any], *, context_length: int, horizon
             + 4 * width  # two layer norms
         )
         total = (
-            (targets + 1) * width  # the input embedding
+            (patch * targets + 1) * width  # the input embedding
             + positions * width
             + layers * block
             + 2 * width
-            + _head(width, targets, options.get("distribution"))
+            + _head(width, patch * targets, options.get("distribution"))
         )
     elif kind == "linear":
         copies = 2 if options.get("variant") == "dlinear" else 1

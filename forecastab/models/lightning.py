@@ -92,8 +92,10 @@ def build_network(
         check_patch_lengths(config.patch, context_length=context_length, horizon=horizon)
         network = RNNNetwork(config, n_targets=n_targets, channels=channels)
     elif kind == "transformer":
+        check_patch_lengths(config.patch, context_length=context_length, horizon=horizon)
+        positions = (context_length + horizon) // config.patch
         network = TransformerNetwork(
-            config, n_targets=n_targets, max_length=context_length + horizon, channels=channels
+            config, n_targets=n_targets, max_length=positions, channels=channels
         )
     elif kind == "linear":
         network = LinearNetwork(

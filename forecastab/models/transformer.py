@@ -41,6 +41,9 @@ class TransformerConfig:
         normalization: per-window ``none``, ``last`` or ``revin`` (see
             :mod:`forecastab.models.normalization`).
         revin_affine: learnable affine parameters with ``revin``.
+        patch: ``P``, values per position (segment-wise autoregression): every position reads
+            a patch of ``P`` rows and predicts the next ``P`` (see
+            :class:`~forecastab.models.rnn.RNNConfig`); ``max_length`` then counts patches.
     """
 
     d_model: int = 64
@@ -52,8 +55,12 @@ class TransformerConfig:
     distribution: str | None = None
     normalization: str = "none"
     revin_affine: bool = False
+    patch: int = 1
 
     def __post_init__(self) -> None:
+        from forecastab.models.rnn import check_patch
+
+        check_patch(self.patch)
         check_distribution(self.distribution)
         check_normalization(self.normalization, self.revin_affine)
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
@@ -146,8 +153,8 @@ class TransformerNetwork(nn.Module):
     Args:
         config: the architecture.
         n_targets: ``C``, the number of target columns (input and output width).
-        max_length: positions the network can read (context plus horizon); overridden by
-            ``config.max_length`` when that is set.
+        max_length: positions the network can read (context plus horizon, in patches for
+            ``config.patch > 1``); overridden by ``config.max_length`` when that is set.
         channels: the covariate channels it reads besides the targets (None: targets only).
             The context prefix (every context row but the last) is embedded from rows of
             ``channels.context_width``, every later position (the decoder inputs, the first of
@@ -173,11 +180,15 @@ class TransformerNetwork(nn.Module):
         self.config = config
         self.n_targets = n_targets
         self.channels = channels or Channels(n_targets=n_targets)
+        self.patch = config.patch
+        # what one position reads and emits: P rows of the channels (the same for P = 1)
+        widths = self.channels.patched(self.patch)
+        self.widths = widths
         self.max_length = config.max_length or max_length
-        self.embed = nn.Linear(self.channels.decoder_width, config.d_model)
+        self.embed = nn.Linear(widths.decoder_width, config.d_model)
         # without covariates context rows and decoder inputs are alike: one embedding
         self.embed_context = (
-            nn.Linear(self.channels.context_width, config.d_model)
+            nn.Linear(widths.context_width, config.d_model)
             if self.channels.has_covariates
             else None
         )
@@ -186,7 +197,7 @@ class TransformerNetwork(nn.Module):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(config.d_model)
         # (..., C) point forecasts, or (..., C, P) distribution parameters
-        self.head = output_head(config.d_model, n_targets, config.distribution)
+        self.head = output_head(config.d_model, widths.n_targets, config.distribution)
 
     @property
     def distribution(self) -> Distribution | None:
@@ -235,7 +246,7 @@ class TransformerNetwork(nn.Module):
         prefix = context[:, :-1]  # (B, L-1, C)
         if prefix.shape[1] == 0:
             return TransformerState(cache=None, length=0)
-        _, cache = self._layers(prefix[:, :0, : self.channels.decoder_width], None, 0, prefix=prefix)
+        _, cache = self._layers(prefix[:, :0, : self.widths.decoder_width], None, 0, prefix=prefix)
         return TransformerState(cache=cache, length=prefix.shape[1])
 
     @staticmethod

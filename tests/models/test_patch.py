@@ -22,9 +22,21 @@ L, H, P = 12, 6, 3
 COUNTS = {"past": 2, "future": 2, "static": 3}
 
 
-def patched(**options) -> torch.nn.Module:
+NETWORKS = {
+    "gru": {"type": "rnn", "hidden_size": 8},
+    "lstm": {"type": "rnn", "cell": "lstm", "hidden_size": 8},
+    "transformer": {"type": "transformer", "d_model": 8, "nhead": 2, "num_layers": 1},
+}
+
+
+def config_of(kind: str, **options):
+    spec = {"name": kind, **NETWORKS[kind], **options}
+    return model_from_spec(spec, context_length=L, horizon=H, n_targets=1).config
+
+
+def patched(kind: str = "gru", **options) -> torch.nn.Module:
+    config = config_of(kind, patch=P, **options)
     torch.manual_seed(0)
-    config = RNNConfig(hidden_size=8, patch=P, **options)
     return build_network(config, context_length=L, horizon=H, n_targets=2)
 
 
@@ -34,12 +46,13 @@ def windows(batch: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     return series[:, :L], series[:, L:]
 
 
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
 @pytest.mark.parametrize("ratio", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("sampling", ["per_step", "per_sequence", "prefix", "two_pass"])
 def test_a_patched_rollout_has_the_usual_shapes_and_a_mask_constant_per_patch(
-    ratio: float, sampling: str
+    kind: str, ratio: float, sampling: str
 ) -> None:
-    net = patched(normalization="revin", revin_affine=True)
+    net = patched(kind, normalization="revin", revin_affine=True)
     context, targets = windows()
     out = rollout(
         net, context, H, targets=targets, ratio=ratio, sampling=sampling,
@@ -48,13 +61,15 @@ def test_a_patched_rollout_has_the_usual_shapes_and_a_mask_constant_per_patch(
     assert out.predictions.shape == (4, H, 2)
     assert out.teacher_mask.shape == (4, H)
     assert out.hidden.shape == (4, H, 8)
+    assert (out.hidden.reshape(4, H // P, P, 8) == out.hidden[:, ::P, None]).all()
     mask = out.teacher_mask.reshape(4, H // P, P)
     assert (mask == mask[..., :1]).all()  # one coin per patch
     assert torch.isfinite(out.predictions).all()
 
 
-def test_the_parallel_teacher_forced_pass_equals_the_patched_loop() -> None:
-    net = patched(normalization="revin")
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_the_parallel_teacher_forced_pass_equals_the_patched_loop(kind: str) -> None:
+    net = patched(kind, normalization="revin")
     context, targets = windows()
     parallel = rollout(net, context, H, targets=targets, ratio=1.0).predictions
     # a feed hook forces the step-by-step loop; the identity feeds the same values
@@ -62,20 +77,22 @@ def test_the_parallel_teacher_forced_pass_equals_the_patched_loop() -> None:
     torch.testing.assert_close(parallel, looped.predictions)
 
 
-def test_a_patched_network_is_fed_whole_patches_of_its_own_predictions() -> None:
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_a_patched_network_is_fed_whole_patches_of_its_own_predictions(kind: str) -> None:
     """Free running, the input of patch j + 1 is patch j's prediction, not the truth."""
-    net = patched()
+    net = patched(kind)
     context, targets = windows()
     free = rollout(net, context, H, targets=targets, ratio=0.0).predictions
     forced_on_own = rollout(net, context, H, targets=free.detach(), ratio=1.0).predictions
-    torch.testing.assert_close(free, forced_on_own)
+    torch.testing.assert_close(free, forced_on_own, rtol=1e-5, atol=1e-5)
     forced = rollout(net, context, H, targets=targets, ratio=1.0).predictions
     torch.testing.assert_close(free[:, :P], forced[:, :P])  # the first patch sees only context
     assert not torch.allclose(free[:, P:], forced[:, P:])
 
 
-def test_probabilistic_parameters_and_sampled_paths_come_back_per_row() -> None:
-    net = patched(distribution="gaussian", normalization="revin")
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_probabilistic_parameters_and_sampled_paths_come_back_per_row(kind: str) -> None:
+    net = patched(kind, distribution="gaussian", normalization="revin")
     context, targets = windows()
     out = rollout(net, context, H, targets=targets, ratio=0.0)
     assert out.params.shape == (4, H, 2, 2)
@@ -109,9 +126,10 @@ def covariate_inputs(seed: int = 0) -> tuple[np.ndarray, SeriesCovariates]:
 ORIGINS = np.array([60, 80, 100])
 
 
-def test_no_value_after_the_origin_changes_a_free_running_patched_forecast() -> None:
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_no_value_after_the_origin_changes_a_free_running_patched_forecast(kind: str) -> None:
+    config = config_of(kind, patch=P, normalization="revin")
     torch.manual_seed(0)
-    config = RNNConfig(hidden_size=8, patch=P, normalization="revin")
     net = ForecastModule(config, context_length=L, horizon=H, n_targets=1, covariates=COUNTS)
     values, covariates = covariate_inputs()
 
@@ -137,8 +155,9 @@ def test_no_value_after_the_origin_changes_a_free_running_patched_forecast() -> 
     assert not np.allclose(changed[:, P:], reference[:, P:], atol=1e-4)
 
 
+@pytest.mark.parametrize("kind", ["gru", "transformer"])
 @pytest.mark.parametrize("method", sorted(METHODS))
-def test_every_strategy_trains_a_patched_network(method: str, fast_trainer_kwargs) -> None:
+def test_every_strategy_trains_a_patched_network(method: str, kind: str, fast_trainer_kwargs) -> None:
     from tests.strategy_examples import B, sine_batch
     from tests.strategy_examples import H as SH
     from tests.strategy_examples import L as SL
@@ -146,9 +165,10 @@ def test_every_strategy_trains_a_patched_network(method: str, fast_trainer_kwarg
     assert SL % 2 == 0 and SH % 2 == 0
     spec = example(method)
     distribution = "gaussian" if method == "reinforce" else None
+    config = config_of(kind, patch=2, distribution=distribution)
     torch.manual_seed(0)
     net = ForecastModule(
-        RNNConfig(hidden_size=8, patch=2, distribution=distribution),
+        config,
         context_length=SL,
         horizon=SH,
         strategy=spec,
@@ -174,8 +194,11 @@ def test_every_strategy_trains_a_patched_network(method: str, fast_trainer_kwarg
         {"type": "rnn", "cell": "lstm", "hidden_size": 8, "num_layers": 2, "patch": 2},
         {"type": "rnn", "hidden_size": 8, "patch": 6, "distribution": "student_t",
          "normalization": "revin", "revin_affine": True},
+        {"type": "transformer", "d_model": 8, "nhead": 2, "patch": 3},
+        {"type": "transformer", "d_model": 8, "nhead": 2, "patch": 2, "max_length": 30,
+         "distribution": "gaussian"},
     ],
-    ids=["gru", "lstm", "student_t"],
+    ids=["gru", "lstm", "student_t", "transformer", "transformer-gaussian"],
 )
 def test_the_parameter_count_of_a_patched_network_equals_the_built_one(options) -> None:
     module = model_from_spec(options, context_length=L, horizon=H, n_targets=1)
@@ -183,11 +206,16 @@ def test_the_parameter_count_of_a_patched_network_equals_the_built_one(options) 
     assert estimated_parameters(options, context_length=L, horizon=H) == built
 
 
-def test_patch_one_is_the_point_wise_network() -> None:
-    plain = RNNNetwork(RNNConfig(hidden_size=8), n_targets=2)
-    one = RNNNetwork(RNNConfig(hidden_size=8, patch=1), n_targets=2)
-    assert [p.shape for p in plain.parameters()] == [p.shape for p in one.parameters()]
-    assert one.patch == 1
+@pytest.mark.parametrize("kind", sorted(NETWORKS))
+def test_patch_one_is_the_point_wise_network(kind: str) -> None:
+    context, targets = windows()
+    outputs = []
+    for options in ({}, {"patch": 1}):
+        torch.manual_seed(0)
+        net = build_network(config_of(kind, **options), context_length=L, horizon=H, n_targets=2)
+        outputs.append(rollout(net, context, H, targets=targets, ratio=0.5,
+                               generator=torch.Generator().manual_seed(0)).predictions)
+    assert torch.equal(*outputs)
 
 
 def experiment(context_length: int, horizon, patch) -> dict:
