@@ -55,10 +55,34 @@ def per_series(results: pd.DataFrame) -> pd.DataFrame:
     return free.groupby(["model", "strategy", "series"]).value.mean().unstack("series")
 
 
+def validation(folder: Path) -> pd.DataFrame:
+    """Per run: the best free-running validation MSE (the checkpoint kept), its epoch and step,
+    and the validations made (from the Lightning CSV logs)."""
+    rows = []
+    for log in sorted(folder.glob("runs/*/logs/metrics.csv")):
+        frame = pd.read_csv(log).dropna(subset=["val_loss_free_running"])
+        if frame.empty:
+            continue
+        best = frame.loc[frame.val_loss_free_running.idxmin()]
+        rows.append(
+            {
+                "run": log.parent.parent.name,
+                "best_val_free": best.val_loss_free_running,
+                "val_forced_there": best.val_loss_teacher_forced,
+                "epoch": int(best.epoch),
+                "step": int(best.step),
+                "validations": len(frame),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def main(folder: str) -> None:
     results = pd.read_csv(Path(folder) / "results.csv")
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
+    print(validation(Path(folder)).round(4).to_string(index=False))
+    print()
     print(summary(results).round(4).to_string(index=False))
     print()
     print(per_series(results).round(3).to_string())
