@@ -108,6 +108,21 @@ def build_network(
     return wrap_normalization(network, config, n_targets=n_targets)
 
 
+def network_fields(config: NetworkConfig) -> dict[str, Any]:
+    """A config's fields as plain values, for checkpoints and a run's identity.
+
+    ``patch`` is left out at its default 1 (the point-wise network), so checkpoints and run
+    folders written before the option existed keep their identity (a rerun skips them).
+
+    >>> "patch" in network_fields(RNNConfig()), network_fields(RNNConfig(patch=4))["patch"]
+    (False, 4)
+    """
+    values = asdict(config)
+    if values.get("patch") == 1:
+        del values["patch"]
+    return values
+
+
 def _config_from_dict(network: Mapping[str, Any]) -> NetworkConfig:
     """Rebuild a config from ``{"type": ..., **fields}`` (how checkpoints store it)."""
     fields_ = dict(network)
@@ -246,7 +261,7 @@ class ForecastModule(pl.LightningModule):
         # Plain types only, so that load_from_checkpoint can rebuild the network from them.
         self.save_hyperparameters(
             {
-                "network": {"type": network_type(config), **asdict(config)},
+                "network": {"type": network_type(config), **network_fields(config)},
                 "context_length": context_length,
                 "horizon": horizon,
                 "n_targets": n_targets,
@@ -747,11 +762,11 @@ def model_from_spec(
     >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
     ...                         context_length=10, horizon=4, n_targets=1)
     >>> model.name, model.config
-    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None, normalization='none', revin_affine=False))
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None, normalization='none', revin_affine=False, patch=1))
     >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, revin_affine, type
+    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, patch, revin_affine, type
     """
     entry = dict(spec)
     label = entry.get("name") or entry.get("type") or "?"
