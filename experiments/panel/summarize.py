@@ -19,7 +19,7 @@ NLINEAR, PATCHTST = 0.374, 0.370
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, strategy): free-running and teacher-forced MSE, MAE, the exposure
+    """One row per (model, strategy), means over seeds: free-running and teacher-forced MSE, MAE, the exposure
     gap, the per-series free-running MSE (min / median / max) and the gaps to the papers."""
     keys = ["model", "strategy", "mode"]
     means = results.groupby([*keys, "series", "metric"]).value.mean().unstack("metric")
@@ -77,6 +77,12 @@ def validation(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def per_seed(results: pd.DataFrame) -> pd.DataFrame:
+    """Panel MSE per (model, strategy, mode) and seed."""
+    panel = results[(results["series"] == "all") & (results["metric"] == "mse")]
+    return panel.groupby(["model", "strategy", "mode", "seed"]).value.mean().unstack("seed")
+
+
 def main(folder: str) -> None:
     results = pd.read_csv(Path(folder) / "results.csv")
     pd.set_option("display.width", 200)
@@ -86,6 +92,8 @@ def main(folder: str) -> None:
     print(summary(results).round(4).to_string(index=False))
     print()
     print(per_series(results).round(3).to_string())
+    print()
+    print(per_seed(results).round(4).to_string())
 
 
 if __name__ == "__main__":
