@@ -222,14 +222,22 @@ def _network_parameters(options: dict[str, Any], *, context_length: int, horizon
         layers = _count(options.get("num_layers", defaults[kind][1]))
         if hidden is None or layers is None:
             return None
-        stack = _recurrent(options.get("cell", "gru"), inputs=targets, hidden=hidden, layers=layers)
-        outputs = targets if kind == "rnn" else horizon * targets
+        # an rnn with ``patch: P`` reads and emits P values per step
+        patch = _count(options.get("patch", 1)) if kind == "rnn" else 1
+        if patch is None:
+            return None
+        cell = options.get("cell", "gru")
+        stack = _recurrent(cell, inputs=patch * targets, hidden=hidden, layers=layers)
+        outputs = patch * targets if kind == "rnn" else horizon * targets
         total = (2 if kind == "rnn" else 1) * stack + _head(hidden, outputs, options.get("distribution"))
     elif kind == "transformer":
         width = _count(options.get("d_model", 64))
         layers = _count(options.get("num_layers", 2))
         feedforward = _count(options.get("dim_feedforward", 128))
-        positions = _count(options.get("max_length") or context_length + horizon)
+        patch = _count(options.get("patch", 1))
+        if patch is None:
+            return None
+        positions = _count(options.get("max_length") or (context_length + horizon) // patch)
         if None in (width, layers, feedforward, positions):
             return None
         block = (
@@ -238,11 +246,11 @@ def _network_parameters(options: dict[str, Any], *, context_length: int, horizon
             + 4 * width  # two layer norms
         )
         total = (
-            (targets + 1) * width  # the input embedding
+            (patch * targets + 1) * width  # the input embedding
             + positions * width
             + layers * block
             + 2 * width
-            + _head(width, targets, options.get("distribution"))
+            + _head(width, patch * targets, options.get("distribution"))
         )
     elif kind == "linear":
         copies = 2 if options.get("variant") == "dlinear" else 1

@@ -565,6 +565,7 @@ def _check_specs(config: ExperimentConfig) -> None:
     from forecastab.baselines import baseline_from_spec
     from forecastab.experiments.runner import baseline_name, baseline_spec
     from forecastab.models import model_from_spec
+    from forecastab.models.rnn import check_patch_lengths
 
     for i, spec in enumerate(config.models):
         check_model_size(spec.options(), config, f"models[{i}] ({spec.name})")
@@ -573,6 +574,9 @@ def _check_specs(config: ExperimentConfig) -> None:
         )
         try:
             model_from_spec(spec.options(), **sizes)
+            patch = spec.options().get("patch", 1)
+            for horizon in config.data.horizons[1:]:  # a patched network: every horizon
+                check_patch_lengths(patch, context_length=sizes["context_length"], horizon=horizon)
         except ForecastabError as error:
             raise ConfigError(f"models[{i}] ({spec.name}): {error}") from None
         for strategy in config.strategies:

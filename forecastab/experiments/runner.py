@@ -183,13 +183,11 @@ def effective_defaults(model: dict[str, Any], strategy: dict[str, Any]) -> dict[
     >>> effective_defaults({"type": "rnn", "hidden_size": 8}, {})["network"]["num_layers"]
     1
     """
-    import dataclasses
-
-    from forecastab.models.lightning import NETWORK_CONFIGS, SPEC_KEYS
+    from forecastab.models.lightning import NETWORK_CONFIGS, SPEC_KEYS, network_fields
     from forecastab.strategies import strategy_from_spec
 
     fields = {key: value for key, value in model.items() if key not in SPEC_KEYS}
-    network = dataclasses.asdict(NETWORK_CONFIGS[model["type"]](**fields))
+    network = network_fields(NETWORK_CONFIGS[model["type"]](**fields))
     return {"network": network, "strategy": strategy_from_spec(strategy).spec()}
 
 

@@ -33,7 +33,7 @@ from forecastab.models.distributions import Distribution, rollout_loss
 from forecastab.models.linear import LinearConfig, LinearNetwork
 from forecastab.models.normalization import wrap_normalization
 from forecastab.models.progress import origin_progress
-from forecastab.models.rnn import RNNConfig, RNNNetwork
+from forecastab.models.rnn import RNNConfig, RNNNetwork, check_patch_lengths
 from forecastab.models.transformer import TransformerConfig, TransformerNetwork
 from forecastab.strategies import Strategy, strategy_from_spec, strategy_label
 from forecastab.teacher_forcing.callback import TeacherForcingScheduler
@@ -89,10 +89,13 @@ def build_network(
     """
     kind = network_type(config)
     if kind == "rnn":
+        check_patch_lengths(config.patch, context_length=context_length, horizon=horizon)
         network = RNNNetwork(config, n_targets=n_targets, channels=channels)
     elif kind == "transformer":
+        check_patch_lengths(config.patch, context_length=context_length, horizon=horizon)
+        positions = (context_length + horizon) // config.patch
         network = TransformerNetwork(
-            config, n_targets=n_targets, max_length=context_length + horizon, channels=channels
+            config, n_targets=n_targets, max_length=positions, channels=channels
         )
     elif kind == "linear":
         network = LinearNetwork(
@@ -103,6 +106,21 @@ def build_network(
         network = DirectNetwork(config, n_targets=n_targets, horizon=horizon, channels=channels)
     # per-window normalization wraps the network's own operations: every rollout path sees it
     return wrap_normalization(network, config, n_targets=n_targets)
+
+
+def network_fields(config: NetworkConfig) -> dict[str, Any]:
+    """A config's fields as plain values, for checkpoints and a run's identity.
+
+    ``patch`` is left out at its default 1 (the point-wise network), so checkpoints and run
+    folders written before the option existed keep their identity (a rerun skips them).
+
+    >>> "patch" in network_fields(RNNConfig()), network_fields(RNNConfig(patch=4))["patch"]
+    (False, 4)
+    """
+    values = asdict(config)
+    if values.get("patch") == 1:
+        del values["patch"]
+    return values
 
 
 def _config_from_dict(network: Mapping[str, Any]) -> NetworkConfig:
@@ -243,7 +261,7 @@ class ForecastModule(pl.LightningModule):
         # Plain types only, so that load_from_checkpoint can rebuild the network from them.
         self.save_hyperparameters(
             {
-                "network": {"type": network_type(config), **asdict(config)},
+                "network": {"type": network_type(config), **network_fields(config)},
                 "context_length": context_length,
                 "horizon": horizon,
                 "n_targets": n_targets,
@@ -744,11 +762,11 @@ def model_from_spec(
     >>> model = model_from_spec({"name": "gru", "type": "rnn", "cell": "gru", "hidden_size": 8},
     ...                         context_length=10, horizon=4, n_targets=1)
     >>> model.name, model.config
-    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None, normalization='none', revin_affine=False))
+    ('gru', RNNConfig(cell='gru', hidden_size=8, num_layers=1, dropout=0.0, distribution=None, normalization='none', revin_affine=False, patch=1))
     >>> model_from_spec({"type": "rnn", "hiden_size": 8}, context_length=10, horizon=4, n_targets=1)
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, revin_affine, type
+    forecastab.errors.ConfigError: model 'rnn': unknown key 'hiden_size' (did you mean 'hidden_size'?); valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, patch, revin_affine, type
     """
     entry = dict(spec)
     label = entry.get("name") or entry.get("type") or "?"

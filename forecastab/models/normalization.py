@@ -90,6 +90,10 @@ class NormalizedNetwork(nn.Module):
         normalization: ``last`` or ``revin``.
         n_targets: ``C``, the number of target columns (the size of the affine parameters).
         revin_affine: learn a per-column scale and shift (``revin`` only).
+        patch: ``P`` of a patched network (see :class:`~forecastab.models.rnn.RNNConfig`):
+            its operations take rows of ``P`` time steps (``P * C`` target values first); the
+            statistics are those of the ``C`` columns over the context's time steps, applied
+            to each of the ``P`` rows.
 
     >>> from forecastab.models.rnn import RNNConfig, RNNNetwork
     >>> net = NormalizedNetwork(RNNNetwork(RNNConfig(hidden_size=4), n_targets=1),
@@ -105,6 +109,7 @@ class NormalizedNetwork(nn.Module):
         normalization: str,
         n_targets: int,
         revin_affine: bool = False,
+        patch: int = 1,
     ) -> None:
         super().__init__()
         check_normalization(normalization, revin_affine)
@@ -112,6 +117,8 @@ class NormalizedNetwork(nn.Module):
             raise ConfigError("NormalizedNetwork needs normalization 'last' or 'revin'")
         self.inner = network
         self.n_targets = n_targets
+        self.patch = patch
+        self.width = n_targets * patch  # target values in one row the network reads
         self.normalization = normalization
         self.autoregressive = bool(getattr(network, "autoregressive", True))
         self.affine_weight: nn.Parameter | None = None
@@ -125,7 +132,18 @@ class NormalizedNetwork(nn.Module):
     def statistics(self, context: Tensor) -> WindowStatistics:
         """Location and scale ``(B, 1, C)`` of each window, from its context ``(B, L, C)``
         (only the ``C`` target channels of context rows that carry covariates)."""
-        context = context[..., : self.n_targets]  # (B, L, C)
+        if self.patch > 1:
+            statistics = self._statistics(
+                context[..., : self.width].reshape(context.shape[0], -1, self.n_targets)
+            )  # of the (B, L, C) rows, each row of P steps takes them P times: (B, 1, P*C)
+            return WindowStatistics(
+                statistics.location.repeat(1, 1, self.patch),
+                statistics.scale.repeat(1, 1, self.patch),
+            )
+        return self._statistics(context[..., : self.n_targets])
+
+    def _statistics(self, context: Tensor) -> WindowStatistics:
+        """Location and scale ``(B, 1, C)`` of target rows ``(B, L, C)``."""
         if self.normalization == "last":
             location = context[:, -1:]  # (B, 1, C)
             return WindowStatistics(location, torch.ones_like(location))
@@ -133,18 +151,25 @@ class NormalizedNetwork(nn.Module):
         variance = context.var(dim=1, keepdim=True, unbiased=False)  # (B, 1, C)
         return WindowStatistics(location, torch.sqrt(variance + REVIN_EPSILON))
 
+    def _affine(self) -> tuple[Tensor, Tensor]:
+        """The affine weight and bias, one per target value of a row (``P * C``)."""
+        if self.patch > 1:
+            return self.affine_weight.repeat(self.patch), self.affine_bias.repeat(self.patch)
+        return self.affine_weight, self.affine_bias
+
     def normalize(self, values: Tensor, statistics: WindowStatistics) -> Tensor:
         """Map ``(B, T, C)`` or ``(B, C)`` values of a window into its normalized units.
 
         Rows wider than ``C`` carry covariates after the targets: those pass unchanged.
         """
-        if values.shape[-1] > self.n_targets:
-            targets = self.normalize(values[..., : self.n_targets], statistics)
-            return torch.cat([targets, values[..., self.n_targets :]], dim=-1)
+        if values.shape[-1] > self.width:
+            targets = self.normalize(values[..., : self.width], statistics)
+            return torch.cat([targets, values[..., self.width :]], dim=-1)
         location, scale = _aligned(values, statistics)
         normalized = (values - location) / scale
         if self.affine_weight is not None:
-            normalized = normalized * self.affine_weight + self.affine_bias
+            weight, bias = self._affine()
+            normalized = normalized * weight + bias
         return normalized
 
     def denormalize(self, values: Tensor, statistics: WindowStatistics) -> Tensor:
@@ -152,7 +177,8 @@ class NormalizedNetwork(nn.Module):
         location, scale = _aligned(values, statistics)
         if self.affine_weight is not None:
             # RevIN's guard: a weight driven to zero must not divide by zero
-            values = (values - self.affine_bias) / (self.affine_weight + REVIN_EPSILON**2)
+            weight, bias = self._affine()
+            values = (values - bias) / (weight + REVIN_EPSILON**2)
         return values * scale + location
 
     def restore(self, output: Tensor, statistics: WindowStatistics) -> Tensor:
@@ -166,7 +192,7 @@ class NormalizedNetwork(nn.Module):
         _, scale = _aligned(output[..., 0], statistics)
         spread = output[..., 1] * scale  # (..., C)
         if self.affine_weight is not None:
-            spread = spread / (self.affine_weight.abs() + REVIN_EPSILON**2)
+            spread = spread / (self._affine()[0].abs() + REVIN_EPSILON**2)
         return torch.cat([location[..., None], spread[..., None], output[..., 2:]], dim=-1)
 
     @property
@@ -246,4 +272,5 @@ def wrap_normalization(network: nn.Module, config: Any, *, n_targets: int) -> nn
         normalization=normalization,
         n_targets=n_targets,
         revin_affine=getattr(config, "revin_affine", False),
+        patch=getattr(config, "patch", 1),
     )

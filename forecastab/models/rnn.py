@@ -62,7 +62,49 @@ class RNNConfig(RecurrentConfig):
         hidden_size: ``D``, units per layer.
         num_layers: stacked recurrent layers in the encoder and in the decoder.
         dropout: dropout between stacked layers and before the output head.
+        patch: ``P``, values per autoregressive step (segment-wise autoregression, as
+            SegRNN's recurrent variant): the encoder reads the context in patches of ``P`` rows,
+            every decoder step predicts the next ``P`` rows and is fed back a whole patch (the
+            truth or its own predictions). ``1`` (the default) is the point-wise network.
+            Context length and horizon must be multiples of ``P``.
     """
+
+    patch: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_patch(self.patch)
+
+
+def check_patch(patch: object) -> None:
+    """``patch`` must be a positive integer.
+
+    Raises:
+        ConfigError: naming the value.
+    """
+    if isinstance(patch, bool) or not isinstance(patch, int) or patch < 1:
+        raise ConfigError(f"patch must be a positive integer (1: one value per step), got {patch!r}")
+
+
+def check_patch_lengths(patch: int, *, context_length: int, horizon: int) -> None:
+    """A patched network needs a context and a horizon made of whole patches.
+
+    Raises:
+        ConfigError: naming the lengths and the fix.
+
+    >>> check_patch_lengths(24, context_length=336, horizon=100)
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.ConfigError: patch 24 needs a horizon that is a multiple of 24, got 100; use horizon 96 or 120, or a patch that divides 100
+    """
+    for name, length in (("context length", context_length), ("horizon", horizon)):
+        if length % patch:
+            below, above = length // patch * patch, (length // patch + 1) * patch
+            options = f"{below} or {above}" if below else f"{above}"
+            raise ConfigError(
+                f"patch {patch} needs a {name} that is a multiple of {patch}, got {length}; "
+                f"use {name} {options}, or a patch that divides {length}"
+            )
 
 
 def check_recurrent_config(cell: str, hidden_size: int, num_layers: int, dropout: float) -> None:
@@ -93,7 +135,8 @@ def recurrent_layers(
 
 
 class RNNNetwork(nn.Module):
-    """GRU/LSTM encoder-decoder with a linear head; one decoder step predicts one value.
+    """GRU/LSTM encoder-decoder with a linear head; one decoder step predicts one value (or,
+    with ``config.patch = P``, one patch of ``P`` values).
 
     Args:
         config: the architecture.
@@ -101,6 +144,11 @@ class RNNNetwork(nn.Module):
         channels: the covariate channels it reads besides the targets (None: targets only):
             the encoder reads context rows of ``channels.context_width``, the decoder inputs
             of ``channels.decoder_width`` (see :mod:`forecastab.teacher_forcing.covariates`).
+
+    With ``config.patch = P > 1`` the network works on patches: its operations take rows of
+    ``P`` time steps flattened to ``P * C`` values (``channels.patched(P)`` wide) and the head
+    emits ``P * C`` values per step; :func:`~forecastab.teacher_forcing.rollout.rollout` makes
+    the patches from ``(B, L, C)`` windows and returns forecasts in the usual shapes.
 
     >>> net = RNNNetwork(RNNConfig(cell="lstm", hidden_size=8), n_targets=2)
     >>> context, targets = torch.zeros(3, 12, 2), torch.zeros(3, 5, 2)
@@ -117,20 +165,23 @@ class RNNNetwork(nn.Module):
         self.config = config
         self.n_targets = n_targets
         self.channels = channels or Channels(n_targets=n_targets)
+        self.patch = config.patch
+        # what one step reads and emits: P rows of the channels (the same as them for P = 1)
+        widths = self.channels.patched(self.patch)
         sizes = dict(
             hidden_size=config.hidden_size,
             num_layers=config.num_layers,
             dropout=config.dropout,
         )
         self.encoder = recurrent_layers(
-            config.cell, input_size=self.channels.context_width, **sizes
+            config.cell, input_size=widths.context_width, **sizes
         )
         self.decoder = recurrent_layers(
-            config.cell, input_size=self.channels.decoder_width, **sizes
+            config.cell, input_size=widths.decoder_width, **sizes
         )
         self.dropout = nn.Dropout(config.dropout)
         # (B, C) point forecasts, or (B, C, P) distribution parameters
-        self.head = output_head(config.hidden_size, n_targets, config.distribution)
+        self.head = output_head(config.hidden_size, widths.n_targets, config.distribution)
 
     @property
     def distribution(self) -> Distribution | None:

@@ -5,6 +5,13 @@ predicts the value at ``t + 1``. ``encode`` runs the context (all but its last v
 the layers and keeps every layer's keys and values; each ``step`` then appends ONE position, so
 a free-running forecast costs one new position per step instead of re-encoding the prefix. The
 attention block is written out (nanoGPT style) so the cache is explicit.
+
+Without gradients (evaluation, forecasting), the first step moves the cache into preallocated
+tensors of ``max_length`` positions (:class:`CacheBuffer`) and every later step writes its one
+new key and value in place, instead of concatenating a copy of the whole cache at every step
+(quadratic in the sequence length: at context 336 that copy dominated the evaluation). With
+gradients (training through the loop) the cache is concatenated as before, since autograd
+needs every step's keys and values unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +31,33 @@ KeyValue = tuple[Tensor, Tensor]
 """One layer's cached keys and values, each ``(B, nhead, T, d_model // nhead)``."""
 
 
+@dataclass
+class CacheBuffer:
+    """One layer's keys and values in preallocated tensors ``(B, nhead, capacity, hd)``, of
+    which the first ``length`` positions are filled.
+
+    A step writes its positions in place and returns a buffer that shares the tensors, so a
+    buffered state must be stepped along one path only (as the rollout does); branch from it
+    with :meth:`TransformerNetwork.repeat_state`, which copies.
+    """
+
+    keys: Tensor
+    values: Tensor
+    length: int
+
+    @classmethod
+    def holding(cls, past: KeyValue, capacity: int) -> CacheBuffer:
+        """A buffer of ``capacity`` positions holding the cached ``(keys, values)``."""
+        keys, values = past
+        batch, heads, length, width = keys.shape
+        buffers = [
+            part.new_empty(batch, heads, max(capacity, length), width) for part in (keys, values)
+        ]
+        for buffer, part in zip(buffers, past, strict=True):
+            buffer[:, :, :length] = part
+        return cls(buffers[0], buffers[1], length)
+
+
 @dataclass(kw_only=True)
 class TransformerConfig:
     """Hyperparameters of :class:`TransformerNetwork`.
@@ -41,6 +75,9 @@ class TransformerConfig:
         normalization: per-window ``none``, ``last`` or ``revin`` (see
             :mod:`forecastab.models.normalization`).
         revin_affine: learnable affine parameters with ``revin``.
+        patch: ``P``, values per position (segment-wise autoregression): every position reads
+            a patch of ``P`` rows and predicts the next ``P`` (see
+            :class:`~forecastab.models.rnn.RNNConfig`); ``max_length`` then counts patches.
     """
 
     d_model: int = 64
@@ -52,8 +89,12 @@ class TransformerConfig:
     distribution: str | None = None
     normalization: str = "none"
     revin_affine: bool = False
+    patch: int = 1
 
     def __post_init__(self) -> None:
+        from forecastab.models.rnn import check_patch
+
+        check_patch(self.patch)
         check_distribution(self.distribution)
         check_normalization(self.normalization, self.revin_affine)
         for key in ("d_model", "nhead", "num_layers", "dim_feedforward"):
@@ -74,7 +115,7 @@ class TransformerConfig:
 class TransformerState:
     """The decoding state: per-layer key/value cache, its length, the last top hidden state."""
 
-    cache: list[KeyValue] | None
+    cache: list[KeyValue] | list[CacheBuffer] | None
     length: int
     last_hidden: Tensor | None = None
 
@@ -90,7 +131,9 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(config.d_model, config.d_model)
         self.residual_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: Tensor, past: KeyValue | None) -> tuple[Tensor, KeyValue]:
+    def forward(
+        self, x: Tensor, past: KeyValue | CacheBuffer | None
+    ) -> tuple[Tensor, KeyValue | CacheBuffer]:
         """Attend from the new positions ``x`` ``(B, T, D)``; return output and extended cache."""
         batch, length, width = x.shape
         q, k, v = self.qkv(x).split(width, dim=2)  # 3 x (B, T, D)
@@ -98,9 +141,24 @@ class CausalSelfAttention(nn.Module):
             t.view(batch, length, self.nhead, width // self.nhead).transpose(1, 2)  # (B, nh, T, hd)
             for t in (q, k, v)
         )
-        if past is not None:
+        extended: KeyValue | CacheBuffer
+        if isinstance(past, CacheBuffer):
+            stop = past.length + length
+            if stop > past.keys.shape[2]:
+                raise ConfigError(
+                    f"sequence of {stop} positions exceeds the key/value buffer of "
+                    f"{past.keys.shape[2]}; build the transformer with a larger max_length"
+                )
+            past.keys[:, :, past.length : stop] = k  # in place: no copy of the cache
+            past.values[:, :, past.length : stop] = v
+            k, v = past.keys[:, :, :stop], past.values[:, :, :stop]  # (B, nh, P+T, hd) views
+            extended = CacheBuffer(past.keys, past.values, stop)
+        elif past is not None:
             k = torch.cat([past[0], k], dim=2)  # (B, nh, P+T, hd)
             v = torch.cat([past[1], v], dim=2)  # (B, nh, P+T, hd)
+            extended = (k, v)
+        else:
+            extended = (k, v)
         offset = k.shape[2] - length
         mask = None
         if length > 1 and offset > 0:
@@ -116,7 +174,7 @@ class CausalSelfAttention(nn.Module):
             dropout_p=self.dropout if self.training else 0.0,
         )  # (B, nh, T, hd)
         y = y.transpose(1, 2).reshape(batch, length, width)  # (B, T, D)
-        return self.residual_dropout(self.proj(y)), (k, v)
+        return self.residual_dropout(self.proj(y)), extended
 
 
 class Block(nn.Module):
@@ -134,7 +192,9 @@ class Block(nn.Module):
             nn.Dropout(config.dropout),
         )
 
-    def forward(self, x: Tensor, past: KeyValue | None) -> tuple[Tensor, KeyValue]:
+    def forward(
+        self, x: Tensor, past: KeyValue | CacheBuffer | None
+    ) -> tuple[Tensor, KeyValue | CacheBuffer]:
         attended, cache = self.attention(self.norm_attention(x), past)
         x = x + attended
         return x + self.feedforward(self.norm_feedforward(x)), cache
@@ -146,8 +206,8 @@ class TransformerNetwork(nn.Module):
     Args:
         config: the architecture.
         n_targets: ``C``, the number of target columns (input and output width).
-        max_length: positions the network can read (context plus horizon); overridden by
-            ``config.max_length`` when that is set.
+        max_length: positions the network can read (context plus horizon, in patches for
+            ``config.patch > 1``); overridden by ``config.max_length`` when that is set.
         channels: the covariate channels it reads besides the targets (None: targets only).
             The context prefix (every context row but the last) is embedded from rows of
             ``channels.context_width``, every later position (the decoder inputs, the first of
@@ -161,6 +221,10 @@ class TransformerNetwork(nn.Module):
 
     autoregressive = True
 
+    buffer_cache = True
+    """Without gradients, keep the cache in preallocated buffers (False: concatenate at every
+    step, as with gradients; the forecasts are the same, see the module docstring)."""
+
     def __init__(
         self,
         config: TransformerConfig,
@@ -173,11 +237,15 @@ class TransformerNetwork(nn.Module):
         self.config = config
         self.n_targets = n_targets
         self.channels = channels or Channels(n_targets=n_targets)
+        self.patch = config.patch
+        # what one position reads and emits: P rows of the channels (the same for P = 1)
+        widths = self.channels.patched(self.patch)
+        self.widths = widths
         self.max_length = config.max_length or max_length
-        self.embed = nn.Linear(self.channels.decoder_width, config.d_model)
+        self.embed = nn.Linear(widths.decoder_width, config.d_model)
         # without covariates context rows and decoder inputs are alike: one embedding
         self.embed_context = (
-            nn.Linear(self.channels.context_width, config.d_model)
+            nn.Linear(widths.context_width, config.d_model)
             if self.channels.has_covariates
             else None
         )
@@ -186,7 +254,7 @@ class TransformerNetwork(nn.Module):
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
         self.norm = nn.LayerNorm(config.d_model)
         # (..., C) point forecasts, or (..., C, P) distribution parameters
-        self.head = output_head(config.d_model, n_targets, config.distribution)
+        self.head = output_head(config.d_model, widths.n_targets, config.distribution)
 
     @property
     def distribution(self) -> Distribution | None:
@@ -194,8 +262,13 @@ class TransformerNetwork(nn.Module):
         return getattr(self.head, "distribution", None)
 
     def _layers(
-        self, x: Tensor, cache: list[KeyValue] | None, start: int, *, prefix: Tensor | None = None
-    ) -> tuple[Tensor, list[KeyValue]]:
+        self,
+        x: Tensor,
+        cache: list[KeyValue] | list[CacheBuffer] | None,
+        start: int,
+        *,
+        prefix: Tensor | None = None,
+    ) -> tuple[Tensor, list[KeyValue] | list[CacheBuffer]]:
         """Positions ``start .. start+T-1`` ``(B, T, C)`` -> top hidden ``(B, T, D)``, new cache.
 
         ``prefix`` ``(B, P, C+Kp+Kf+S)``: context rows placed before ``x`` (embedded with the
@@ -235,7 +308,7 @@ class TransformerNetwork(nn.Module):
         prefix = context[:, :-1]  # (B, L-1, C)
         if prefix.shape[1] == 0:
             return TransformerState(cache=None, length=0)
-        _, cache = self._layers(prefix[:, :0, : self.channels.decoder_width], None, 0, prefix=prefix)
+        _, cache = self._layers(prefix[:, :0, : self.widths.decoder_width], None, 0, prefix=prefix)
         return TransformerState(cache=cache, length=prefix.shape[1])
 
     @staticmethod
@@ -243,8 +316,15 @@ class TransformerNetwork(nn.Module):
         """Each window's cache ``repeats`` times in a row, as if each context had been repeated
         before :meth:`encode`."""
         cache = None if state.cache is None else [
-            (k.repeat_interleave(repeats, dim=0), v.repeat_interleave(repeats, dim=0))
-            for k, v in state.cache  # (B, nh, T, hd) each
+            CacheBuffer(
+                layer.keys.repeat_interleave(repeats, dim=0),
+                layer.values.repeat_interleave(repeats, dim=0),
+                layer.length,
+            )
+            if isinstance(layer, CacheBuffer)
+            else (layer[0].repeat_interleave(repeats, dim=0),
+                  layer[1].repeat_interleave(repeats, dim=0))
+            for layer in state.cache  # (B, nh, T, hd) each
         ]
         last = None if state.last_hidden is None else state.last_hidden.repeat_interleave(
             repeats, dim=0
@@ -255,8 +335,13 @@ class TransformerNetwork(nn.Module):
         """Append one position ``(B, C)``; return its prediction ``(B, C)`` and the new state.
 
         A probabilistic network predicts distribution parameters ``(B, C, P)`` instead.
+        Without gradients the cache moves into preallocated buffers (see the module docstring).
         """
-        hidden, cache = self._layers(x_prev.unsqueeze(1), state.cache, state.length)  # (B, 1, D)
+        past = state.cache
+        buffered = self.buffer_cache and not torch.is_grad_enabled()
+        if past is not None and buffered and isinstance(past[0], tuple):
+            past = [CacheBuffer.holding(layer, self.max_length) for layer in past]
+        hidden, cache = self._layers(x_prev.unsqueeze(1), past, state.length)  # (B, 1, D)
         top = hidden[:, 0]  # (B, D)
         return self.head(top), TransformerState(cache, state.length + 1, top)
 

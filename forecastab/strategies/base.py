@@ -138,21 +138,23 @@ def detached_feed(prediction: Tensor, truth: Tensor | None, step: int) -> Tensor
 
 
 def decoder_width(module: Any) -> int:
-    """``D``, the width of the decoder's hidden state, found by a one-step rollout of zeros."""
+    """``D``, the width of the decoder's hidden state, found by a one-step rollout of zeros (one
+    patch of a patched network)."""
     network = module.network
     was_training = network.training
     network.eval()
+    patch = getattr(network, "patch", 1)
     try:
         with torch.no_grad():
-            context = torch.zeros(1, 1, module.n_targets)
+            context = torch.zeros(1, patch, module.n_targets)
             channels = getattr(module, "channels", None)
             covariates = (
-                Covariates.zeros(channels, batch_size=1, rows=2)
+                Covariates.zeros(channels, batch_size=1, rows=2 * patch)
                 if channels is not None and channels.has_covariates
                 else None
             )
             hidden = rollout(
-                network, context, 1, return_hidden=True, covariates=covariates
+                network, context, patch, return_hidden=True, covariates=covariates
             ).hidden
     finally:
         network.train(was_training)

@@ -205,6 +205,8 @@ def jacobian_growth(
     ``G = ||d y_H / d x_1||_2 ** (1 / (H - 1))`` per window (spectral norm of the ``C x C``
     Jacobian from the first fed-back value to the last prediction), geometric mean over windows.
     None when ``H = 1`` (nothing is fed back). The network's parameters receive no gradient.
+    A patched network (``patch = P``) feeds back whole patches: ``x_1`` and ``y_H`` are then the
+    first fed-back and the last predicted patch, and ``H / P - 1`` the steps between them.
 
     Args:
         network: an autoregressive network.
@@ -212,7 +214,9 @@ def jacobian_growth(
         horizon: ``H``.
         covariates: the windows' covariates, for a network that reads them.
     """
-    if horizon < 2:
+    patch = getattr(network, "patch", 1)
+    steps = horizon // patch  # the rollout's steps (one per patch)
+    if steps < 2:
         return None
     first: list[Tensor] = []
 
@@ -226,14 +230,14 @@ def jacobian_growth(
     with torch.enable_grad():
         last = rollout(
             network, context.detach(), horizon, feed=leaf_at_first_step, covariates=covariates
-        ).predictions[:, -1]  # (B, C)
+        ).predictions[:, -patch:].flatten(1)  # (B, C), or the last patch (B, P*C)
         rows = [
             torch.autograd.grad(last[:, c].sum(), first[0], retain_graph=c + 1 < last.shape[1])[0]
             for c in range(last.shape[1])
         ]
     jacobian = torch.stack(rows, dim=1)  # (B, C, C): d y_H[c] / d x_1[c']
     norms = torch.linalg.matrix_norm(jacobian, ord=2).clamp_min(1e-12)  # (B,)
-    log_growth = torch.log(norms) / (horizon - 1)
+    log_growth = torch.log(norms) / (steps - 1)
     value = float(torch.exp(log_growth.mean()))
     return value if math.isfinite(value) else None
 
@@ -247,6 +251,8 @@ def jacobian_product_bound(
     ``J_t = d y_{t+1} / d x_t``: how the prediction after step ``t`` moves with the value fed
     at step ``t``, the hidden state held. ``G = max_windows (prod_t ||J_t||_2) ** (1 / (H - 1))``
     over the ``H - 1`` fed values. None when ``H = 1``. The parameters receive no gradient.
+    For a patched network (``patch = P``) ``x_t`` and ``y_{t+1}`` are whole patches and there
+    are ``H / P - 1`` fed patches.
 
     Args:
         network: an autoregressive network.
@@ -255,7 +261,8 @@ def jacobian_product_bound(
         covariates: the batch's covariate channels, when the data has any.
     """
     horizon = targets.shape[1]
-    if horizon < 2:
+    patch = getattr(network, "patch", 1)
+    if horizon // patch < 2:
         return None
     leaves: list[Tensor] = []
 
@@ -273,9 +280,11 @@ def jacobian_product_bound(
             feed=true_leaf,
             covariates=covariates,
         ).predictions  # (B, H, C)
+        if patch > 1:  # one row per patch: (B, H/P, P*C)
+            predictions = predictions.reshape(predictions.shape[0], horizon // patch, -1)
         channels = predictions.shape[2]
         log_norms = []
-        for step in range(horizon - 1):
+        for step in range(len(leaves)):
             rows = [
                 torch.autograd.grad(
                     predictions[:, step + 1, c].sum(), leaves[step], retain_graph=True

@@ -55,6 +55,22 @@ class Channels:
     def has_covariates(self) -> bool:
         return bool(self.n_past or self.n_future or self.n_static)
 
+    def patched(self, patch: int) -> Channels:
+        """The channels of one step of ``patch`` rows: every per-row channel ``patch`` times, the
+        static vector once (see :func:`~forecastab.teacher_forcing.rollout.rollout`).
+
+        >>> Channels(n_targets=2, n_future=1, n_static=3).patched(4).decoder_width
+        15
+        """
+        if patch == 1:
+            return self
+        return Channels(
+            n_targets=patch * self.n_targets,
+            n_past=patch * self.n_past,
+            n_future=patch * self.n_future,
+            n_static=self.n_static,
+        )
+
     def counts(self) -> dict[str, int]:
         """The covariate counts as plain ints (for hyperparameters and checkpoints)."""
         return {"past": self.n_past, "future": self.n_future, "static": self.n_static}
@@ -154,8 +170,37 @@ class Covariates:
         future = None if self.future is None else self.future[:, steps:]
         return Covariates(past, future, self.static)
 
+    def patched(self, patch: int, context_length: int, horizon: int) -> Covariates:
+        """The covariates of a patched rollout: ``patch`` consecutive rows flattened into one
+        (past ``(B, L/P, P*Kp)``, future ``(B, (L+H)/P, P*Kf)``), static unchanged. Row ``j``
+        of the patched future covers rows ``jP .. jP+P-1``, so the decoder step predicting a
+        patch reads the future covariates of exactly that patch's rows."""
+        past = None if self.past is None else patches(self.past[:, -context_length:], patch)
+        future = self.future
+        if future is not None:
+            future = patches(future[:, : context_length + horizon], patch)
+        return Covariates(past, future, self.static)
+
     def to(self, device: torch.device | str) -> Covariates:
         return self.map(lambda part: part.to(device))
+
+
+def patches(values: Tensor, patch: int) -> Tensor:
+    """``(B, T, K)`` rows -> ``(B, T/P, P*K)``: row ``j`` holds rows ``jP .. jP+P-1`` in time
+    order (``T`` a multiple of ``P``); :func:`unpatch` inverts it.
+
+    >>> patches(torch.arange(6.0).reshape(1, 6, 1), 3)[0].tolist()
+    [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    """
+    batch, rows, width = values.shape
+    return values.reshape(batch, rows // patch, patch * width)
+
+
+def unpatch(values: Tensor, patch: int) -> Tensor:
+    """``(B, T/P, P*K, ...)`` -> ``(B, T, K, ...)``, the inverse of :func:`patches` (trailing
+    dimensions, e.g. distribution parameters, are kept)."""
+    batch, steps, width, *rest = values.shape
+    return values.reshape(batch, steps * patch, width // patch, *rest)
 
 
 def concat_covariates(parts: list[Covariates]) -> Covariates:

@@ -31,6 +31,15 @@ all-False teacher mask.
 channels: the network encodes context rows ``[targets, past, future, static]`` and the input
 of every decoder step is ``(fed-back targets, that step's future covariates, static)``; only
 targets are ever fed back. The loop is the same loop.
+
+A network with ``patch = P > 1`` (segment-wise autoregression) predicts ``P`` rows per step:
+the rollout cuts the context, the targets and the covariates into patches of ``P`` rows
+(``(B, L, C)`` -> ``(B, L/P, P*C)``), runs the same loop over ``H/P`` steps (so every fed-back
+input is a whole patch: the truth or the network's own predictions), and returns the usual
+shapes: predictions ``(B, H, C)``, params ``(B, H, C, P)``, the teacher mask and hidden states
+repeated over the ``P`` rows of each patch. The coins are flipped per patch (``coins`` of shape
+``(H,)`` use the draw of each patch's first row), a ``feed`` hook sees whole patches
+``(B, P*C)`` and the patch index, and context length and horizon must be multiples of ``P``.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ import torch
 from torch import Tensor, nn
 
 from forecastab.errors import ConfigError, DataError, unknown_name
-from forecastab.teacher_forcing.covariates import Covariates
+from forecastab.teacher_forcing.covariates import Covariates, patches, unpatch
 
 SAMPLING_MODES = ("per_step", "per_sequence", "prefix", "two_pass")
 
@@ -146,6 +155,67 @@ def rollout(
     _check_coins(coins, horizon, sampling)
     distribution = getattr(net, "distribution", None)
     _check_draw(distribution, draw, feedback)
+    patch = getattr(net, "patch", 1)
+    if patch > 1 and getattr(net, "autoregressive", True):
+        return _patched(
+            net, context, horizon, patch, targets=targets, ratio=ratio, sampling=sampling,
+            generator=generator, return_hidden=return_hidden, feed=feed, draw=draw,
+            feedback=feedback, coins=coins, encoded=encoded, covariates=covariates,
+        )  # fmt: skip
+    return _loop(
+        net, context, horizon, targets=targets, ratio=ratio, sampling=sampling,
+        generator=generator, return_hidden=return_hidden, feed=feed, draw=draw,
+        feedback=feedback, coins=coins, encoded=encoded, covariates=covariates,
+    )  # fmt: skip
+
+
+def _patched(
+    net: nn.Module, context: Tensor, horizon: int, patch: int, **options: Any
+) -> Rollout:
+    """The rollout of a patched network: the same loop over ``H/P`` steps of ``P`` rows each,
+    its outcome in the usual per-row shapes (see the module docstring)."""
+    from forecastab.models.rnn import check_patch_lengths
+
+    check_patch_lengths(patch, context_length=context.shape[1], horizon=horizon)
+    if options["encoded"] is not None:
+        raise ConfigError(
+            f"a network with patch {patch} encodes patches itself; leave encoded out"
+        )
+    targets, coins, covariates = options["targets"], options["coins"], options["covariates"]
+    if targets is not None:
+        options["targets"] = patches(targets, patch)  # (B, H/P, P*C)
+    if coins is not None and coins.shape[0] == horizon:
+        options["coins"] = coins[::patch]  # one draw per patch: its first row's
+    if covariates is not None:
+        options["covariates"] = covariates.patched(patch, context.shape[1], horizon)
+    out = _loop(net, patches(context, patch), horizon // patch, **options)
+    return Rollout(
+        predictions=unpatch(out.predictions, patch),  # (B, H, C)
+        teacher_mask=out.teacher_mask.repeat_interleave(patch, dim=1),  # (B, H)
+        hidden=None if out.hidden is None else out.hidden.repeat_interleave(patch, dim=1),
+        params=None if out.params is None else unpatch(out.params, patch),  # (B, H, C, P)
+    )
+
+
+def _loop(
+    net: nn.Module,
+    context: Tensor,
+    horizon: int,
+    *,
+    targets: Tensor | None,
+    ratio: float,
+    sampling: str,
+    generator: torch.Generator | None,
+    return_hidden: bool,
+    feed: FeedHook | None,
+    draw: bool,
+    feedback: str,
+    coins: Tensor | None,
+    encoded: Any,
+    covariates: Covariates | None,
+) -> Rollout:
+    """:func:`rollout` once its arguments are checked (for a patched network: on patches)."""
+    distribution = getattr(net, "distribution", None)
     batch_size = context.shape[0]
     length = context.shape[1]
     # context rows as the network reads them: targets, then any covariate channels

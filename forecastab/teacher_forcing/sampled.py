@@ -86,7 +86,7 @@ def sample_paths(
     repeated = None if covariates is None else covariates.repeat_interleave(num_samples)
     encoded = None
     sequential = getattr(net, "autoregressive", True) and not (ratio == 1.0 and feed is None)
-    if sequential and hasattr(net, "repeat_state"):
+    if sequential and hasattr(net, "repeat_state") and getattr(net, "patch", 1) == 1:
         # the S paths of a context share its encoding: encode B rows, not B*S (with dropout
         # on, they share its mask too)
         first = context if covariates is None else covariates.context_inputs(context)

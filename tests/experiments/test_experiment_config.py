@@ -207,7 +207,7 @@ BAD_CONFIGS = [
     (
         _set("models.0.hiden_size", 4),
         "models[0] (gru): model 'gru': unknown key 'hiden_size' (did you mean 'hidden_size'?); "
-        "valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, revin_affine, type",
+        "valid: cell, distribution, dropout, hidden_size, learning_rate, learning_rate_decay, name, normalization, num_layers, patch, revin_affine, type",
     ),
     (
         _set("baselines", ["arma"]),

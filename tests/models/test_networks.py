@@ -152,7 +152,7 @@ def test_model_from_spec_builds_each_type():
             {"name": "t", "type": "transformer", "n_head": 2},
             "model 't': unknown key 'n_head' (did you mean 'nhead'?); valid: d_model, dim_feedforward, "
             "distribution, dropout, learning_rate, learning_rate_decay, max_length, name, nhead, normalization, "
-            "num_layers, revin_affine, type",
+            "num_layers, patch, revin_affine, type",
         ),
         (
             {"name": "g", "type": "rnn", "cell": "lstn"},
