@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from forecastab.cli import main
+from forecastab.experiments.yaml_loader import load_yaml
 from forecastab.tuning import load_tune_config
 from forecastab.tuning.space import Choices, CornerTrial, Range, parse_space
 
@@ -210,9 +211,9 @@ def test_scheduled_sampling_without_parameters_searches_its_schedule(
 STUDY_FILES = sorted(
     (Path(__file__).resolve().parents[2] / "experiments" / "selection_criterion").glob("*.yaml")
 )
-# the diagnosis files are plain experiment files (forecastab run), every other one a tune file
-DIAGNOSIS_FILES = [p for p in STUDY_FILES if p.stem.startswith("diagnosis_")]
-TUNE_FILES = [p for p in STUDY_FILES if p not in DIAGNOSIS_FILES]
+# the study's diagnosis files are plain experiment files (forecastab run), without tune:
+TUNE_FILES = [p for p in STUDY_FILES if "tune" in (load_yaml(p.read_text(encoding="utf-8")) or {})]
+DIAGNOSIS_FILES = [p for p in STUDY_FILES if p not in TUNE_FILES]
 
 
 @pytest.mark.parametrize("path", TUNE_FILES, ids=[p.stem for p in TUNE_FILES])
