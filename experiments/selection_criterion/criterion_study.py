@@ -10,8 +10,10 @@ often the teacher-forced pick is worse on test than the free-running pick.
 
     python experiments/selection_criterion/criterion_study.py runs/sc_mackey_glass runs/sc_lorenz ...
 
-Writes ``criterion_table.csv`` and ``criteria.png`` next to this file and prints a Markdown
-table, plus each tune folder's one-line answer (tuned best against tuned teacher forcing).
+Writes ``criterion_table.csv`` and ``criteria.png`` next to this file (``--name long``:
+``criterion_table_long.csv``, ``criteria_long.png``) and prints a Markdown table, plus each tune
+folder's one-line answer (tuned best against tuned teacher forcing). ``--pruned`` also ranks the
+trials the pruner stopped, each at the checkpoint it kept (studies with pruning on).
 """
 
 from __future__ import annotations
@@ -35,21 +37,22 @@ SUBSET = 8
 DRAWS = 2000
 
 
-def completed(folder: Path) -> pd.DataFrame:
-    """The completed trials of both arms, each setting once.
+def completed(folder: Path, pruned: bool = False) -> pd.DataFrame:
+    """The completed trials of both arms (and the pruned ones if ``pruned``), each setting once.
 
     The two arms share the sampler's seed, so while it draws at random a teacher-forcing draw of
     the search is the very trial the control arm also ran (bit-identical: training is
     deterministic); such twins are counted once.
     """
     trials = pd.read_csv(folder / "trials.csv")
-    done = trials[(trials["state"] == "complete") & trials[TEST].notna()]
+    states = ["complete", "pruned"] if pruned else ["complete"]
+    done = trials[trials["state"].isin(states) & trials[TEST].notna()]
     return done.drop_duplicates(subset=[*CRITERIA, TEST]).reset_index(drop=True)
 
 
-def study(folder: Path, rng: np.random.Generator) -> dict[str, object]:
+def study(folder: Path, rng: np.random.Generator, pruned: bool = False) -> dict[str, object]:
     """The criterion numbers of one tune folder."""
-    done = completed(folder)
+    done = completed(folder, pruned)
     row: dict[str, object] = {"system": folder.name.removeprefix("sc_"), "trials": len(done)}
     test = done[TEST].to_numpy()
     picks = {}
@@ -78,7 +81,7 @@ def study(folder: Path, rng: np.random.Generator) -> dict[str, object]:
     return row
 
 
-def chart(folders: list[Path], path: Path) -> None:
+def chart(folders: list[Path], path: Path, pruned: bool = False) -> None:
     """Test error against each criterion, one row of panels per system."""
     import matplotlib
 
@@ -89,7 +92,7 @@ def chart(folders: list[Path], path: Path) -> None:
         len(folders), len(CRITERIA), figsize=(4 * len(CRITERIA), 3 * len(folders)), squeeze=False
     )
     for row, folder in zip(axes, folders, strict=True):
-        done = completed(folder)
+        done = completed(folder, pruned)
         for ax, (column, label) in zip(row, CRITERIA.items(), strict=True):
             for arm, marker in (("search", "o"), ("teacher_forcing", "x")):
                 part = done[done["arm"] == arm]
@@ -107,13 +110,16 @@ def chart(folders: list[Path], path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="tune folders (forecastab tune --out)")
+    parser.add_argument("--name", default="", help="suffix of the table and chart file names")
+    parser.add_argument("--pruned", action="store_true", help="rank the pruned trials too")
     args = parser.parse_args(argv)
+    suffix = f"_{args.name}" if args.name else ""
     rng = np.random.default_rng(0)
-    rows = [study(folder, rng) for folder in args.folders]
+    rows = [study(folder, rng, args.pruned) for folder in args.folders]
     table = pd.DataFrame(rows)
-    table.drop(columns="answer").to_csv(HERE / "criterion_table.csv", index=False,
+    table.drop(columns="answer").to_csv(HERE / f"criterion_table{suffix}.csv", index=False,
                                         float_format="%.4g")
-    chart(args.folders, HERE / "criteria.png")
+    chart(args.folders, HERE / f"criteria{suffix}.png", args.pruned)
     print("| system | trials | rho TF val | rho one-step val | rho FR val | test at TF pick | "
           "test at one-step pick | test at FR pick | best test | TF pick worse (subsets of "
           f"{SUBSET}) | TF pick better | same pick |")

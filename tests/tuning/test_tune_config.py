@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from forecastab.cli import main
+from forecastab.experiments.yaml_loader import load_yaml
 from forecastab.tuning import load_tune_config
 from forecastab.tuning.space import Choices, CornerTrial, Range, parse_space
 
@@ -207,9 +208,12 @@ def test_scheduled_sampling_without_parameters_searches_its_schedule(
     assert "strategy.scheduled_sampling.teacher_forcing.k" in paths
 
 
-TUNE_FILES = sorted(
+STUDY_FILES = sorted(
     (Path(__file__).resolve().parents[2] / "experiments" / "selection_criterion").glob("*.yaml")
 )
+# the study's diagnosis files are plain experiment files (forecastab run), without tune:
+TUNE_FILES = [p for p in STUDY_FILES if "tune" in (load_yaml(p.read_text(encoding="utf-8")) or {})]
+DIAGNOSIS_FILES = [p for p in STUDY_FILES if p not in TUNE_FILES]
 
 
 @pytest.mark.parametrize("path", TUNE_FILES, ids=[p.stem for p in TUNE_FILES])
@@ -217,6 +221,16 @@ def test_every_tune_file_of_the_study_loads(path: Path) -> None:
     config = load_tune_config(path)
     assert config.block.test_every_trial and config.space.methods is not None
     assert config.experiment.seeds == [0, 1, 2]
+
+
+@pytest.mark.parametrize("path", DIAGNOSIS_FILES, ids=[p.stem for p in DIAGNOSIS_FILES])
+def test_every_diagnosis_file_of_the_study_is_an_experiment_file(path: Path) -> None:
+    from forecastab.experiments.config import load_config
+
+    config = load_config(path)
+    names = [s.name for s in config.strategies]
+    assert "teacher_forcing" in names and "free_running" in names
+    assert TUNE_FILES and DIAGNOSIS_FILES
 
 
 def test_missing_optuna_is_one_line(
