@@ -84,9 +84,12 @@ class DataSpec:
         if getattr(data, "panel", None) is not None:
             from forecastab.data.panel_spec import panel_entry
 
+            time_column = data.time_column
+            if time_column is None and getattr(index, "name", None) is not None:
+                time_column = str(index.name)  # a bundled set's time index (ETTh1: ``date``)
             return cls(
                 target_columns=tuple(str(c) for c in data.target_columns),
-                time_column=data.time_column,
+                time_column=time_column,
                 context_length=int(data.context_length),
                 horizon=int(data.horizon),
                 scaler=data.panel.scalers[0],

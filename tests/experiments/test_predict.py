@@ -202,3 +202,23 @@ def test_predict_out_never_replaces_a_device_fifo_or_link(finished_run, tmp_path
         assert f"is {kind}; forecastab writes only regular files" in _error(capsys)
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
     assert outside.read_text() == "keep me\n"
+
+
+def test_a_panel_fitted_on_a_bundled_set_predicts_from_its_csv_file(fast_trainer_kwargs) -> None:
+    # bundled ETTh1 keeps its timestamps in the index; its CSV has them in the `date` column
+    import pytorch_lightning as pl
+
+    from forecastab.data.registry import datasets_dir
+    from forecastab.models import ForecastModule, LinearConfig
+
+    data = WindowDataModule(
+        "etth1", target=["HUFL", "OT"], series="columns", context_length=24, horizon=6,
+        split="informer",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = ForecastModule(LinearConfig(variant="nlinear"), context_length=24, horizon=6)
+    pl.Trainer(max_epochs=1, limit_train_batches=2, **fast_trainer_kwargs).fit(model, data)
+    assert model.data_spec.time_column == "date"
+    frame = model.predict_frame(datasets_dir() / "ETTh1.csv")
+    assert sorted(set(frame["unique_id"])) == ["HUFL", "OT"]
+    assert frame["timestamp"].min() == pd.Timestamp("2018-06-26 20:00")
