@@ -24,7 +24,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
         lambda r: _space(r).update(hiden_size=[4, 8]),
         "tune.space: unknown parameter 'hiden_size' (did you mean 'hidden_size'?); valid: cell, "
         "distribution, dropout, hidden_size, learning_rate, learning_rate_decay, max_epochs, "
-        "normalization, num_layers, patience, revin_affine, strategy",
+        "normalization, num_layers, patch, patience, revin_affine, strategy",
     ),
     (
         "contradictory range",
