@@ -15,7 +15,7 @@ the SHA-256 recorded in :data:`CACHE_SHA256` on every load: a missing or corrupt
 regenerated when ``dysts`` is importable, and otherwise reported in one line naming the file
 and the fix. Regenerate by hand with::
 
-    python -m forecastab.data.chaos --out datasets            # the shipped panel
+    python -m forecastab.data.chaos --out datasets           # the shipped panel
     python -m forecastab.data.chaos --out /tmp/c --systems Lorenz Rossler --length 300
 
 A flow that fails to integrate (an exception, no trajectory or non-finite values) is dropped
@@ -31,6 +31,7 @@ import hashlib
 import io
 import json
 import os
+import signal
 import sys
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -75,8 +76,11 @@ class ChaosSpec:
         noise: observation noise, the std of added Gaussian noise as a fraction of each
             system's own std over its trajectory (0: none).
         seed: seeds the observation noise (and dysts' own generator).
-        method, rtol, atol: scipy ``solve_ivp`` settings. DOP853 at 1e-9 takes about a second
-            per system here; dysts' default (Radau at 1e-12) takes minutes for some systems.
+        method, rtol, atol: scipy ``solve_ivp`` settings. LSODA (switching between stiff and
+            non-stiff methods by itself) at 1e-9 takes about a second per system here; dysts'
+            default (Radau at 1e-12) takes minutes for some systems.
+        time_limit: seconds one system may take before it is dropped (listed as failed, like
+            any other failure); generous, so that it only guards against a stuck integration.
         systems: flow names to generate; empty: every chaotic flow dysts lists.
     """
 
@@ -85,10 +89,11 @@ class ChaosSpec:
     coordinate: int = 0
     noise: float = 0.0
     seed: int = 0
-    method: str = "DOP853"
+    method: str = "LSODA"
     rtol: float = 1e-9
     atol: float = 1e-9
     systems: tuple[str, ...] = field(default_factory=tuple)
+    time_limit: int = 300
 
 
 SHIPPED = ChaosSpec()
@@ -114,10 +119,37 @@ def dysts_version() -> str | None:
         return None
 
 
+class _TimeLimit:
+    """Raise TimeoutError in the main thread after ``seconds`` (SIGALRM; a no-op elsewhere)."""
+
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.active = hasattr(signal, "SIGALRM") and seconds > 0
+
+    def _raise(self, signum, frame):
+        raise TimeoutError(f"integration took longer than {self.seconds} s")
+
+    def __enter__(self):
+        if self.active:
+            try:
+                self.previous = signal.signal(signal.SIGALRM, self._raise)
+            except ValueError:  # not the main thread
+                self.active = False
+            else:
+                signal.alarm(self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
+
+
 def _integrate(flows, name: str, spec: ChaosSpec) -> tuple[np.ndarray, dict[str, float]]:
     """One system's kept coordinate ``(length,)`` and metadata; raises on any failure."""
     system = getattr(flows, name)()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _TimeLimit(spec.time_limit):
         warnings.simplefilter("ignore")
         result = system.make_trajectory(
             spec.length,
