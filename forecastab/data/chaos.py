@@ -18,7 +18,8 @@ and the fix. Regenerate by hand with::
     python -m forecastab.data.chaos --out datasets           # the shipped panel
     python -m forecastab.data.chaos --out /tmp/c --systems Lorenz Rossler --length 300
 
-A flow that fails to integrate (an exception, no trajectory or non-finite values) is dropped
+A flow that fails to integrate (an exception, no trajectory, non-finite values, or a
+trajectory that left the attractor: its std off from the dysts metadata's by more than 5x) is dropped
 and listed: in one warning at generation time and in the ``failed`` column of the systems
 table, never silently.
 """
@@ -146,6 +147,20 @@ class _TimeLimit:
         return False
 
 
+STD_TOLERANCE = 5.0
+"""A trajectory whose std is off from the dysts metadata's (estimated on the attractor) by more
+than this factor either way has left the attractor (diverged, or decayed to a fixed point)."""
+
+
+def _metadata_std(system, coordinate: int) -> float | None:
+    std = getattr(system, "std", None)
+    try:
+        value = float(np.asarray(std, dtype=np.float64).ravel()[coordinate])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if np.isfinite(value) and value > 0 else None
+
+
 def _integrate(flows, name: str, spec: ChaosSpec) -> tuple[np.ndarray, dict[str, float]]:
     """One system's kept coordinate ``(length,)`` and metadata; raises on any failure."""
     system = getattr(flows, name)()
@@ -178,6 +193,13 @@ def _integrate(flows, name: str, spec: ChaosSpec) -> tuple[np.ndarray, dict[str,
         raise RuntimeError("non-finite values (the integration diverged)")
     if np.ptp(values) == 0:
         raise RuntimeError("constant trajectory")
+    expected = _metadata_std(system, spec.coordinate)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = float(values.std()) / expected if expected else 1.0
+    if not 1 / STD_TOLERANCE <= ratio <= STD_TOLERANCE:
+        raise RuntimeError(
+            f"left the attractor: std {values.std():.3g} against {expected:.3g} in the dysts metadata"
+        )
     times = np.asarray(times, dtype=np.float64).ravel()
     sample_dt = float(times[1] - times[0])
     lyapunov = float(system.maximum_lyapunov_estimated)

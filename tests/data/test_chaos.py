@@ -169,5 +169,7 @@ def test_chaos135_loads_as_a_panel() -> None:
     assert dm.has_ids and len(dm.series_ids) == frame["unique_id"].nunique()
     lorenz = dm.series_data("Lorenz")
     assert lorenz.covariates.static.shape == (2,)
+    failed = chaos.read_systems(datasets_dir())["failed"]
+    assert failed["VossDelay"].startswith("left the attractor: std inf") and failed["Lorenz"] == ""
     steps = chaos.lyapunov_time_steps()["Lorenz"]
     assert 10 < steps < 12.5  # lambda 0.89 per time unit, period 1.50 / 15 samples
