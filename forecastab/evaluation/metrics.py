@@ -6,7 +6,8 @@ mean over the target columns) and, from them, the metric per step ``(H,)``. A me
 of its contributions over origins, passed through ``sqrt`` for the root metrics (RMSE, NRMSE),
 which is what the bootstrap in :mod:`forecastab.evaluation.uncertainty` resamples.
 
-A diverged rollout (inf or NaN predictions) gives inf or NaN values, never an exception.
+A diverged rollout (inf or NaN predictions) gives inf or NaN values, never an exception;
+``valid_fraction`` and ``vpt`` instead count a diverged step as the end of validity.
 """
 
 from __future__ import annotations
