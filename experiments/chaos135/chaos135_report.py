@@ -182,6 +182,7 @@ def main_report(run_dir: Path, out: Path) -> str:
             {
                 "model": model, "strategy": strategy,
                 "beats teacher forcing": f"{int(better.sum())} / {len(table)}",
+                "before Holm (p < 0.05)": int(((table["difference"] < 0) & (table["p"] < LEVEL)).sum()),
                 "worse": int(worse.sum()),
                 "lower loss (any p)": int((table["difference"] < 0).sum()),
                 "untestable": int(table["p"].isna().sum()),
@@ -283,8 +284,8 @@ def sweep_report(run_dir: Path, out: Path) -> str:
     for ax, title in zip(
         axes,
         [
-            "free-running RMSE (z-scores, horizon mean)",
-            "exposure gap (free-running - teacher-forced)",
+            "free-running RMSE (z-scores, horizon mean)\nmedian over systems, band 25%-75%",
+            "exposure gap (free-running - teacher-forced)\nmedian over systems, band 25%-75%",
         ],
         strict=True,
     ):
