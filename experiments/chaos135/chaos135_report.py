@@ -41,7 +41,16 @@ LEVEL = 0.05
 
 
 def read_results(run_dir: Path) -> pd.DataFrame:
-    results = pd.read_csv(run_dir / "results.csv")
+    """The folder's ``results.csv``; for a grid stopped before the end, its finished runs'
+    ``metrics.csv`` (the same rows)."""
+    if (run_dir / "results.csv").exists():
+        results = pd.read_csv(run_dir / "results.csv")
+    else:
+        done = sorted(p.parent for p in (run_dir / "runs").glob("*/DONE"))
+        if not done:
+            raise SystemExit(f"{run_dir}: no results.csv and no finished run")
+        print(f"{run_dir}: no results.csv; reading the {len(done)} finished runs' metrics.csv")
+        results = pd.concat([pd.read_csv(d / "metrics.csv") for d in done], ignore_index=True)
     return results[(results["series"] != "all") & (results["strategy"] != "baseline")]
 
 
