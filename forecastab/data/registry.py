@@ -37,6 +37,16 @@ def _etth1() -> pd.DataFrame:
     return frame
 
 
+def _chaos135() -> pd.DataFrame:
+    from forecastab.data.chaos import load
+
+    return load(datasets_dir())
+
+
+CHAOS135_ROWS = 199_500
+"""Rows of the shipped chaos135 panel (systems that integrated x 1,500 samples)."""
+
+
 def _statsmodels(name: str, column: str, time: str | None, freq: str | None) -> pd.DataFrame:
     # the dataset's own module: importing statsmodels.api would load every model (seconds)
     frame = importlib.import_module(f"statsmodels.datasets.{name}").load_pandas().data
@@ -169,6 +179,20 @@ DATASETS: dict[str, DatasetInfo] = {
             length=4000,
             frequency="step",
             columns=("x", "y", "z"),
+        ),
+        DatasetInfo(
+            "chaos135",
+            _chaos135,
+            "x",
+            "generated: the dysts flows (Gilpin 2021), first coordinate, 15 points per period, "
+            "datasets/chaos135.csv.gz",
+            "Apache-2.0 (dysts)",
+            "a panel (unique_id = system) of chaotic flows with Lyapunov exponents; docs/chaos135.md",
+            None,
+            length=CHAOS135_ROWS,
+            frequency="step",
+            columns=("unique_id", "t", "x", "lyapunov_exponent", "period", "sample_dt",
+                     "lyapunov_time_steps"),
         ),
         DatasetInfo(
             "ar",

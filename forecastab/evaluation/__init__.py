@@ -2,7 +2,7 @@
 
 >>> from forecastab.evaluation import METRICS
 >>> sorted(METRICS)
-['mae', 'mase', 'mse', 'nd', 'nrmse', 'nrmse_deepar', 'rmse', 'smape']
+['mae', 'mase', 'mse', 'nd', 'nrmse', 'nrmse_deepar', 'rmse', 'smape', 'valid_fraction', 'vpt']
 """
 
 from forecastab.evaluation.evaluate import Evaluation, Forecaster, evaluate

@@ -24,6 +24,7 @@ from forecastab.evaluation.block_bootstrap import (
     check_bootstrap,
 )
 from forecastab.evaluation.metrics import (
+    NEEDS_LYAPUNOV,
     NEEDS_TRAIN,
     MetricValues,
     check_metric_units,
@@ -170,6 +171,19 @@ def target_column_names(data: Any, n_targets: int) -> list[str]:
     return names if len(names) == n_targets else [f"target_{c}" for c in range(n_targets)]
 
 
+def lyapunov_time_steps(data: Any) -> float | None:
+    """Samples per Lyapunov time of one series: ``data.lyapunov_time_steps`` when set, else
+    the per-system value a bundled dataset records (chaos135), else None."""
+    value = getattr(data, "lyapunov_time_steps", None)
+    if value is not None:
+        return float(value)
+    if getattr(data, "name", None) not in ("chaos135", "chaos135.csv"):  # by name or by path
+        return None
+    from forecastab.data.chaos import lyapunov_time_steps as recorded
+
+    return recorded().get(str(getattr(data, "series_id", "")))
+
+
 def _to_units(scaled: np.ndarray, data: Any, units: str) -> np.ndarray:
     if units == "scaled":
         return np.asarray(scaled, dtype=np.float64)
@@ -290,6 +304,11 @@ def evaluate(
     if NEEDS_TRAIN & metric_fns.keys():
         start, stop = data.borders.train
         train = series[start:stop]  # (T_train, C)
+    lyapunov = (
+        {"lyapunov_time_steps": lyapunov_time_steps(data)}
+        if NEEDS_LYAPUNOV & metric_fns.keys()
+        else {}
+    )
 
     errors: dict[str, np.ndarray] = {}
     predictions: dict[str, np.ndarray] = {}
@@ -361,6 +380,7 @@ def evaluate(
                     targets[..., part],  # (N, H, 1)
                     train=None if train is None else train[:, part],  # (T_train, 1)
                     season_length=season_length,
+                    **(lyapunov if name in NEEDS_LYAPUNOV else {}),
                 )
                 for name, metric in metric_fns.items()
             }

@@ -6,7 +6,8 @@ mean over the target columns) and, from them, the metric per step ``(H,)``. A me
 of its contributions over origins, passed through ``sqrt`` for the root metrics (RMSE, NRMSE),
 which is what the bootstrap in :mod:`forecastab.evaluation.uncertainty` resamples.
 
-A diverged rollout (inf or NaN predictions) gives inf or NaN values, never an exception.
+A diverged rollout (inf or NaN predictions) gives inf or NaN values, never an exception;
+``valid_fraction`` and ``vpt`` instead count a diverged step as the end of validity.
 """
 
 from __future__ import annotations
@@ -273,6 +274,95 @@ def nrmse_deepar(
     return MetricValues(contributions, root=True)
 
 
+VPT_THRESHOLD = 30.0
+"""The sMAPE (percent, 0-200 scale) above which a forecast stops being valid (Gilpin 2023;
+Zhang & Gilpin 2025)."""
+
+
+def _valid_steps(predictions: np.ndarray, targets: np.ndarray, threshold: float) -> np.ndarray:
+    """``(N, H)`` 1.0 while every step ``1..h`` of an origin has sMAPE <= threshold, then 0.0.
+
+    sMAPE is dysts' pointwise definition, ``200 |e| / (|y| + |y_hat|)`` averaged over the
+    target columns; a NaN or inf step (a diverged rollout) ends validity.
+    """
+    step_smape = smape(predictions, targets).per_origin  # (N, H)
+    within = np.nan_to_num(step_smape, nan=np.inf) <= threshold  # (N, H)
+    return np.cumprod(within, axis=1).astype(np.float64)  # (N, H)
+
+
+def _lyapunov_steps(value: float | None, metric: str) -> float:
+    if value is None:
+        raise ConfigError(
+            f"metric '{metric}' needs each series' Lyapunov time in steps: use the chaos135 "
+            "dataset, or set lyapunov_time_steps on the data (samples per 1 / lambda_max)"
+        )
+    value = float(value)
+    if not value > 0:
+        raise DataError(f"lyapunov_time_steps must be positive, got {value}")
+    return value
+
+
+def valid_fraction(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+    lyapunov_time_steps: float | None = None,
+    threshold: float = VPT_THRESHOLD,
+) -> MetricValues:
+    """Share of origins still valid at step ``h``: sMAPE <= ``threshold`` at every step ``1..h``.
+
+    Args:
+        predictions: ``(N, H, C)`` forecasts in original units.
+        targets: ``(N, H, C)`` true values.
+        train, season_length, lyapunov_time_steps: unused (uniform metric signature).
+        threshold: the sMAPE (0-200 scale) that ends validity.
+
+    >>> p = np.array([[[1.0], [1.0], [1.0]], [[1.0], [2.0], [1.0]]])
+    >>> valid_fraction(p, np.ones((2, 3, 1))).per_step.tolist()
+    [1.0, 0.5, 0.5]
+    """
+    predictions, targets = _checked(predictions, targets)
+    return MetricValues(_valid_steps(predictions, targets, threshold))
+
+
+def vpt(
+    predictions: np.ndarray,
+    targets: np.ndarray,
+    *,
+    train: np.ndarray | None = None,
+    season_length: int = 1,
+    lyapunov_time_steps: float | None = None,
+    threshold: float = VPT_THRESHOLD,
+) -> MetricValues:
+    """Valid prediction time in Lyapunov times, censored at step ``h``.
+
+    An origin's VPT is the number of steps before its sMAPE first exceeds ``threshold``,
+    times ``dt * lambda_max`` (``1 / lyapunov_time_steps``): 0 when step 1 already exceeds
+    it, ``h / lyapunov_time_steps`` when no step up to ``h`` does. The value at the last step
+    is the VPT over the horizon (censored there); the mean over origins is reported.
+
+    Args:
+        predictions: ``(N, H, C)`` forecasts in original units.
+        targets: ``(N, H, C)`` true values.
+        train, season_length: unused (uniform metric signature).
+        lyapunov_time_steps: samples per Lyapunov time ``1 / (lambda_max * dt)``.
+        threshold: the sMAPE (0-200 scale) that ends validity.
+
+    Raises:
+        ConfigError: ``lyapunov_time_steps`` is not known.
+
+    >>> p = np.array([[[1.0], [1.0], [1.0]], [[1.0], [2.0], [1.0]]])
+    >>> vpt(p, np.ones((2, 3, 1)), lyapunov_time_steps=2.0).per_step.tolist()
+    [0.5, 0.75, 1.0]
+    """
+    predictions, targets = _checked(predictions, targets)
+    steps = _lyapunov_steps(lyapunov_time_steps, "vpt")
+    valid = _valid_steps(predictions, targets, threshold)  # (N, H)
+    return MetricValues(np.cumsum(valid, axis=1) / steps)  # (N, H)
+
+
 Metric = Callable[..., MetricValues]
 
 METRICS: dict[str, Metric] = {
@@ -284,13 +374,18 @@ METRICS: dict[str, Metric] = {
     "nrmse": nrmse,
     "nd": nd,
     "nrmse_deepar": nrmse_deepar,
+    "valid_fraction": valid_fraction,
+    "vpt": vpt,
 }
 """Metric name -> function ``(predictions, targets, *, train, season_length) -> MetricValues``."""
 
 NEEDS_TRAIN = frozenset({"mase", "nrmse"})
 """Metrics that are scaled by the training rows."""
 
-NEEDS_ORIGINAL_UNITS = frozenset({"smape", "nd", "nrmse_deepar"})
+NEEDS_LYAPUNOV = frozenset({"vpt"})
+"""Metrics that need the series' Lyapunov time (``lyapunov_time_steps``)."""
+
+NEEDS_ORIGINAL_UNITS = frozenset({"smape", "nd", "nrmse_deepar", "valid_fraction", "vpt"})
 """Metrics that divide by the values' magnitude: meaningless on z-scores, which cross zero."""
 
 
@@ -326,7 +421,7 @@ def get_metric(name: str) -> Metric:
     >>> get_metric("rmsee")
     Traceback (most recent call last):
     ...
-    forecastab.errors.ConfigError: unknown metric 'rmsee' (did you mean 'rmse'?); valid: mae, mase, mse, nd, nrmse, nrmse_deepar, rmse, smape
+    forecastab.errors.ConfigError: unknown metric 'rmsee' (did you mean 'rmse'?); valid: mae, mase, mse, nd, nrmse, nrmse_deepar, rmse, smape, valid_fraction, vpt
     """
     try:
         return METRICS[name]

@@ -58,6 +58,8 @@ def test_diverged_predictions_give_nan_or_inf_not_an_error():
     predictions[0, 1, 0] = np.inf
     predictions[1, 0, 0] = np.nan
     for name in METRICS:
+        if name in ("valid_fraction", "vpt"):
+            continue  # a diverged origin is no longer valid: finite by design (test_chaos_metrics)
         values = get_metric(name)(predictions, TARGETS, train=TRAIN)
         assert not np.isfinite(values.per_step).any(), name
 

@@ -184,7 +184,8 @@ BAD_CONFIGS = [
         _set("evaluation.metrics", ["rmsee"]),
         "evaluation.metrics: unknown metric 'rmsee' (did you mean 'rmse'?); "
         "valid: coverage_50, coverage_90, coverage_product_90, crps, interval_width_90, mae, "
-        "mase, mse, nd, nrmse, nrmse_deepar, path_coverage_90, quantile_loss, rmse, smape",
+        "mase, mse, nd, nrmse, nrmse_deepar, path_coverage_90, quantile_loss, rmse, smape, "
+        "valid_fraction, vpt",
     ),
     (
         _set("executor", "slurm"),

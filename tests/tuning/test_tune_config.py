@@ -63,7 +63,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
         "unknown metric",
         lambda r: r["tune"].update(objective={"metric": "rmsee"}),
         "tune.objective.metric: unknown metric 'rmsee' (did you mean 'rmse'?); valid: crps, mae, "
-        "mase, mse, nd, nrmse, nrmse_deepar, quantile_loss, rmse, smape",
+        "mase, mse, nd, nrmse, nrmse_deepar, quantile_loss, rmse, smape, valid_fraction, vpt",
     ),
     (
         "no validation split",
