@@ -82,9 +82,12 @@ def peak_rss_mb() -> float:  # the process's peak since its start
 
 HIDDEN, LEARNING_RATE, EVAL_STRIDE = 64, 1e-3, 24
 SEED = 0  # set by --seed: every library's initialization and sampling seed
-PEER_ORDER = ("forecastab", "nf_gru", "nf_lstm", "darts_rnn")
+PATCH = 6  # forecastab_patch: 8 context and 4 autoregressive decoder steps of 6 rows each
+PEER_ORDER = ("forecastab", "forecastab_patch", "nf_gru", "nf_lstm", "darts_rnn")
+OURS = ("forecastab", "forecastab_patch")
 LABELS = {
     "forecastab": "forecastab GRU (encoder-decoder, AR)",
+    "forecastab_patch": f"forecastab GRU, patch {PATCH} (AR, 4 steps)",
     "nf_gru": "NeuralForecast GRU (recurrent=True)",
     "nf_lstm": "NeuralForecast LSTM (recurrent=True)",
     "darts_rnn": "Darts RNNModel GRU",
@@ -201,10 +204,12 @@ def _seasonal_naive(data: WindowDataModule, origins: np.ndarray) -> np.ndarray:
     )
 
 
-def _fit_forecastab(data: WindowDataModule, origins: np.ndarray, steps: int, clock: FitClock):
+def _fit_forecastab(
+    data: WindowDataModule, origins: np.ndarray, steps: int, clock: FitClock, patch: int = 1
+):
     torch.manual_seed(SEED)
     model = ForecastModule(
-        RNNConfig(hidden_size=HIDDEN), context_length=CONTEXT, horizon=HORIZON,
+        RNNConfig(hidden_size=HIDDEN, patch=patch), context_length=CONTEXT, horizon=HORIZON,
         learning_rate=LEARNING_RATE,
     )  # fmt: skip
     trainer = pl.Trainer(**_trainer_kwargs(clock, steps), limit_val_batches=0)
@@ -322,6 +327,7 @@ def _fit_darts(data: WindowDataModule, origins: np.ndarray, steps: int, clock: F
 
 WORKERS = {
     "forecastab": _fit_forecastab,
+    "forecastab_patch": lambda d, o, s, c: _fit_forecastab(d, o, s, c, patch=PATCH),
     "nf_gru": lambda d, o, s, c: _fit_neuralforecast(d, o, s, c, "gru"),
     "nf_lstm": lambda d, o, s, c: _fit_neuralforecast(d, o, s, c, "lstm"),
     "darts_rnn": _fit_darts,
@@ -362,7 +368,7 @@ def run_worker(args: argparse.Namespace) -> None:
     }  # fmt: skip
     if forecasts is not None:
         result.update(_scores(data, origins, forecasts))
-        if args.worker == "forecastab":
+        if args.worker in OURS:
             naive = _scores(data, origins, _seasonal_naive(data, origins))
             result["naive"] = naive
     print("RESULT " + json.dumps(result), flush=True)
@@ -473,9 +479,11 @@ def _table(results: dict, steps: int) -> None:
             f"{LABELS['seasonal_naive']:38s} {'':9s} {'':7s} {'':10s} {naive['mse']:7.3f} "
             f"{naive['mae']:6.3f} {naive['mase']:6.3f}"
         )
-    peers = {k: v for k, v in done.items() if k != "forecastab"}
-    ours = done.get("forecastab")
-    if ours and peers:
+    peers = {k: v for k, v in done.items() if k not in OURS}
+    for name in OURS:
+        ours = done.get(name)
+        if not (ours and peers):
+            continue
         fastest_rate = max(peers, key=lambda k: peers[k]["rate"])
         fastest_total = min(peers, key=lambda k: peers[k]["total_s"])
         best = min(peers, key=lambda k: peers[k]["mse"])
@@ -483,15 +491,15 @@ def _table(results: dict, steps: int) -> None:
         total = peers[fastest_total]["total_s"] / ours["total_s"]
         print()
         print(
-            f"training throughput, forecastab / fastest peer ({fastest_rate}): {throughput:.2f}x; "
+            f"training throughput, {name} / fastest peer ({fastest_rate}): {throughput:.2f}x; "
             f"target >= 1.5x: {'met' if throughput >= 1.5 else 'not met'}"
         )
         print(
-            f"fit + rolling evaluation, fastest peer ({fastest_total}) / forecastab: {total:.2f}x; "
+            f"fit + rolling evaluation, fastest peer ({fastest_total}) / {name}: {total:.2f}x; "
             f"target >= 1.5x: {'met' if total >= 1.5 else 'not met'}"
         )
         print(
-            f"MSE forecastab {ours['mse']:.3f} vs best peer ({best}) {peers[best]['mse']:.3f}: "
+            f"MSE {name} {ours['mse']:.3f} vs best peer ({best}) {peers[best]['mse']:.3f}: "
             f"{'equal or better' if ours['mse'] <= peers[best]['mse'] else 'worse'}"
         )
     print(
