@@ -86,7 +86,7 @@ def score(model: PaperSeq2Seq, contexts: np.ndarray, targets: np.ndarray) -> np.
     return np.concatenate(errors)
 
 
-def _rescaled(datamodule, config, contexts, targets, length):  # type: ignore[no-untyped-def]
+def _rescaled(datamodule, config, contexts, targets, length, symmetric):  # type: ignore[no-untyped-def]
     """The windows z-scored with the statistics of a long run of the same generator."""
     from forecastab.data.registry import generator_options, load_dataset
 
@@ -96,6 +96,8 @@ def _rescaled(datamodule, config, contexts, targets, length):  # type: ignore[no
     )
     columns = list(datamodule.target_columns)
     mean, std = long[columns].mean().to_numpy(), long[columns].std().to_numpy()
+    if symmetric:
+        mean, std = np.zeros_like(mean), np.full_like(std, std.mean())
     scaler = datamodule.scaler
     return tuple(
         (scaler.inverse_transform(w) - mean) / std
@@ -118,6 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         "as the paper z-scores with the statistics of its whole, very long series; 0: the "
         "study's training rows",
     )
+    parser.add_argument(
+        "--symmetric",
+        action="store_true",
+        help="with --long-run-scaling: mean 0 and one std for every coordinate (the long run's "
+        "mean std), the invariant statistics of an attractor symmetric under x -> -x and "
+        "under cycling the coordinates, as Thomas' is",
+    )
     args = parser.parse_args(argv)
     config = load_config(args.config)
     datamodule = build_datamodule(config, config.data.horizons[0], seed=0)
@@ -126,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     dataset = datamodule.name
     scaling = "the study's training rows"
     if args.long_run_scaling:
-        contexts, targets = _rescaled(datamodule, config, contexts, targets, args.long_run_scaling)
+        contexts, targets = _rescaled(
+            datamodule, config, contexts, targets, args.long_run_scaling, args.symmetric
+        )
         scaling = f"{args.long_run_scaling:,} samples of the generator (seed + 1)"
+        scaling += ", mean 0 and their mean std for every coordinate" if args.symmetric else ""
     print(
         f"{dataset} ({args.config.name}): {len(contexts)} test windows, context "
         f"{contexts.shape[1]}, horizon {targets.shape[1]}, {targets.shape[2]} coordinate(s), "
