@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,8 +97,9 @@ def season_from_index(index: pd.Index) -> int | None:
     )
 
 
-def _resolve_source(data: pd.DataFrame | str | Path, target, season_length):
-    """A DataFrame, its target, a name and a season length from a bundled name, a CSV path or a DataFrame."""
+def _resolve_source(data: pd.DataFrame | str | Path, target, season_length, generator=None):
+    """A DataFrame, its target, a name and a season length from a bundled name (generated with
+    ``generator``'s parameters when given), a CSV path or a DataFrame."""
     if isinstance(data, pd.Series):  # one column, named after the series
         data = data.to_frame(name=str(data.name) if data.name is not None else "y")
     if isinstance(data, pd.DataFrame):
@@ -108,8 +110,10 @@ def _resolve_source(data: pd.DataFrame | str | Path, target, season_length):
             f"{type(data).__name__}; wrap an array as pd.DataFrame(values)"
         )
     text = str(data)
+    if generator and text not in DATASETS:
+        raise DataError(f"generator parameters apply to a generated dataset name, not to '{text}'")
     if text in DATASETS:
-        frame, default_target = load_dataset(text)
+        frame, default_target = load_dataset(text, generator)
         season = season_length if season_length is not None else DATASETS[text].season_length
         return frame, target if target is not None else default_target, text, season
     path = Path(text)
@@ -157,6 +161,8 @@ class WindowDataModule(pl.LightningDataModule):
             the splits are dropped with one warning that lists them).
         window_sampling: ``uniform`` (every training window equally likely) or ``per_series``
             (every series equally likely, then one of its windows).
+        generator: parameters of a generated dataset's generator, e.g. ``{"b": 0.1}`` for
+            ``thomas`` (see docs/data.md); None is the bundled default series.
 
     >>> dm = WindowDataModule("sunspots", context_length=30, horizon=20, split={"train": 0.7, "test": 0.3})
     >>> dm.borders.test, len(dm.origins("test"))
@@ -186,6 +192,7 @@ class WindowDataModule(pl.LightningDataModule):
         calendar: list[str] | None = None,
         min_series_length: int | None = None,
         window_sampling: str = "uniform",
+        generator: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         check_lengths(context_length, horizon)
@@ -193,7 +200,9 @@ class WindowDataModule(pl.LightningDataModule):
             raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(stride, bool) or not isinstance(stride, int) or stride <= 0:
             raise DataError(f"stride must be a positive integer, got {stride!r}")
-        source, target, self.name, season = _resolve_source(data, target, season_length)
+        source, target, self.name, season = _resolve_source(
+            data, target, season_length, generator
+        )
         self.panel: Panel | None = None
         self.has_ids = False
         self.covariate_spec = CovariateSpec()

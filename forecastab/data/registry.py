@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from forecastab.data import synthetic
-from forecastab.errors import DataError, unknown_name
+from forecastab.errors import ConfigError, DataError, unknown_name
 
 
 def datasets_dir() -> Path:
@@ -222,11 +223,15 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
-def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
+def load_dataset(
+    name: str, generator: Mapping[str, Any] | None = None
+) -> tuple[pd.DataFrame, str]:
     """A bundled dataset and its default target column.
 
     Args:
         name: one of ``list_datasets()["name"]``.
+        generator: parameters of a generated dataset's generator (see
+            :func:`generator_options`); None or empty gives the bundled default.
 
     Returns:
         ``(frame, target)``: the time-indexed DataFrame and the name of its default target.
@@ -241,7 +246,32 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, str]:
     if name not in DATASETS:
         raise DataError(unknown_name("dataset", name, DATASETS))
     info = DATASETS[name]
-    return info.loader(), info.target
+    if not generator:
+        return info.loader(), info.target
+    return synthetic.GENERATORS[name](**generator_options(name, generator)), info.target
+
+
+def generator_options(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter of the generated dataset ``name``: its defaults with ``given`` over them,
+    each checked (names, types, values and the constraints between them) without generating.
+
+    Raises:
+        ConfigError: ``name`` is not generated, or a parameter is unknown or impossible (one
+            line naming it and the valid names).
+
+    >>> generator_options("thomas", {"b": 0.1})["b"], generator_options("thomas", {})["length"]
+    (0.1, 4000)
+    >>> generator_options("etth1", {"length": 10})
+    Traceback (most recent call last):
+    ...
+    forecastab.errors.ConfigError: dataset 'etth1' is not generated, so it takes no generator parameters; generated datasets: ar, lorenz, mackey_glass, mackey_glass_noisy, sine, thomas
+    """
+    if name not in synthetic.GENERATORS:
+        raise ConfigError(
+            f"dataset '{name}' is not generated, so it takes no generator parameters; "
+            f"generated datasets: {', '.join(sorted(synthetic.GENERATORS))}"
+        )
+    return synthetic.check_generator(name, given)
 
 
 def list_datasets() -> pd.DataFrame:

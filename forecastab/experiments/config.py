@@ -24,8 +24,10 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     create_model,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -133,6 +135,34 @@ class DataConfig(_Strict):
     calendar: list[CalendarFeature] | None = None
     min_series_length: Integer | None = Field(default=None, gt=0)
     window_sampling: Literal["uniform", "per_series"] = "uniform"
+    generator: dict[str, Any] | None = None
+    """Parameters of a generated source's generator (``{b: 0.1, length: 10000}`` for
+    ``thomas``); omitted: the bundled default series. Checked against the generator's own
+    parameters; the run's resolved config records every one of them, defaults included."""
+
+    @field_validator("generator")
+    @classmethod
+    def _known_generator_parameters(
+        cls, value: dict[str, Any] | None, info: ValidationInfo
+    ) -> dict[str, Any] | None:
+        if value is None or "source" not in info.data:
+            return value
+        from forecastab.data.registry import generator_options
+
+        try:
+            full = generator_options(info.data["source"], value)
+        except ConfigError as error:
+            raise ValueError(str(error)) from None
+        # every parameter, defaults included, in signature order (tuples as lists for YAML)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in full.items()}
+
+    @model_serializer(mode="wrap")
+    def _without_default_generator(self, handler: Any) -> dict[str, Any]:
+        # no generator key at all for the bundled series: resolved configs stay as before
+        dumped = handler(self)
+        if dumped.get("generator", {}) is None:
+            del dumped["generator"]
+        return dumped
 
     @field_validator("horizon")
     @classmethod

@@ -60,18 +60,19 @@ def frame_sha256(frame: Any) -> str:
 
 
 @cache
-def _bundled_sha256(name: str) -> str:
+def _bundled_sha256(name: str, generator: tuple[tuple[str, Any], ...] = ()) -> str:
     from forecastab.data.registry import load_dataset
 
-    frame, _ = load_dataset(name)
+    frame, _ = load_dataset(name, {k: v for k, v in generator})
     return frame_sha256(frame)
 
 
-def data_fingerprint(source: Any) -> str | None:
+def data_fingerprint(source: Any, generator: dict[str, Any] | None = None) -> str | None:
     """A content hash of a data source: a CSV's bytes, a bundled set's values, a frame's values.
 
     Args:
         source: A CSV path, a bundled dataset name or a DataFrame.
+        generator: a generated dataset's generator parameters (the series they give is hashed).
 
     Returns:
         The hex SHA-256, or None when the source cannot be read (the data layer then reports
@@ -86,7 +87,10 @@ def data_fingerprint(source: Any) -> str | None:
     text = str(source)
     try:
         if text in DATASETS:
-            return _bundled_sha256(text)
+            frozen = tuple(
+                (k, tuple(v) if isinstance(v, list) else v) for k, v in (generator or {}).items()
+            )
+            return _bundled_sha256(text, frozen)
         if Path(text).is_file():
             return file_sha256(text)
     except (OSError, ValueError):

@@ -156,7 +156,9 @@ def run_config_text(config: ExperimentConfig, run: dict[str, Any]) -> str:
     full = config.model_dump(mode="json")
     resolved = {"run": run, **{key: full[key] for key in ("data", "trainer", "evaluation")}}
     # the data's content, not just its path: an edited CSV redoes the run
-    resolved["data"]["content_sha256"] = identity.data_fingerprint(config.data.source)
+    resolved["data"]["content_sha256"] = identity.data_fingerprint(
+        config.data.source, config.data.generator
+    )
     return yaml.safe_dump(resolved, sort_keys=False)
 
 
@@ -253,6 +255,7 @@ def build_datamodule(config: ExperimentConfig, horizon: int, seed: int) -> Any:
         calendar=data.calendar,
         min_series_length=data.min_series_length,
         window_sampling=data.window_sampling,
+        generator=data.generator,
         **options,
     )
 

@@ -79,9 +79,10 @@ def test_flipped_classroom_runs_the_papers_six_curricula(name: str) -> None:
         "teacher_forcing": ("per_step", "per_batch", 1.0, 1.0),
         "free_running": ("per_step", "per_batch", 0.0, 0.0),
         "constant": ("per_sequence", "per_epoch", 0.5, 0.5),
-        "decreasing_probabilistic": ("per_step", "per_epoch", 1.0, 1 / 30),
-        "increasing_probabilistic": ("per_step", "per_epoch", 0.0, 29 / 30),
-        "increasing_deterministic": ("prefix", "per_batch", 0.0, 29 / 30),
+        # the curricula are compressed to the run: r moves by 1 / max_epochs per epoch
+        "decreasing_probabilistic": ("per_step", "per_epoch", 1.0, 1 / (last + 1)),
+        "increasing_probabilistic": ("per_step", "per_epoch", 0.0, last / (last + 1)),
+        "increasing_deterministic": ("prefix", "per_batch", 0.0, last / (last + 1)),
     }
     assert set(built) == set(expected)
     for strategy, (sampling, coins, first, final) in expected.items():
