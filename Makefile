@@ -17,8 +17,9 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	# dysts regenerates datasets/chaos135 (tests check it is deterministic); its generator needs
-	# numpy and scipy (and gluonts, with toolz, importable), while gluonts declares pandas < 3
-	$(BIN)/python -m pip install --quiet --no-deps "dysts==0.96" "gluonts==0.17.0" toolz
+	# numpy and scipy (and gluonts, with toolz and pyarrow, importable), while gluonts declares
+	# pandas < 3
+	$(BIN)/python -m pip install --quiet --no-deps "dysts==0.96" "gluonts==0.17.0" toolz pyarrow
 	touch $(STAMP)
 
 demo: setup
