@@ -204,14 +204,19 @@ def _seasonal_naive(data: WindowDataModule, origins: np.ndarray) -> np.ndarray:
     )
 
 
-def _fit_forecastab(
-    data: WindowDataModule, origins: np.ndarray, steps: int, clock: FitClock, patch: int = 1
-):
+def _forecastab_model(patch: int = 1) -> ForecastModule:
+    """forecastab's global GRU with the benchmark's settings, seeded."""
     torch.manual_seed(SEED)
-    model = ForecastModule(
+    return ForecastModule(
         RNNConfig(hidden_size=HIDDEN, patch=patch), context_length=CONTEXT, horizon=HORIZON,
         learning_rate=LEARNING_RATE,
     )  # fmt: skip
+
+
+def _fit_forecastab(
+    data: WindowDataModule, origins: np.ndarray, steps: int, clock: FitClock, patch: int = 1
+):
+    model = _forecastab_model(patch)
     trainer = pl.Trainer(**_trainer_kwargs(clock, steps), limit_val_batches=0)
     start = time.perf_counter()
     trainer.fit(model, data)
@@ -350,11 +355,7 @@ def run_worker(args: argparse.Namespace) -> None:
     reset = _reset_hwm()
     clock = FitClock()
     if args.fit_only:
-        torch.manual_seed(SEED)
-        model = ForecastModule(
-            RNNConfig(hidden_size=HIDDEN), context_length=CONTEXT, horizon=HORIZON,
-            learning_rate=LEARNING_RATE,
-        )  # fmt: skip
+        model = _forecastab_model()
         pl.Trainer(**_trainer_kwargs(clock, args.steps), limit_val_batches=0).fit(model, data)
         forecasts, fit_s, total_s = None, clock.seconds, float("nan")
     else:

@@ -157,7 +157,11 @@ MIN_BLOCKS = 10
 
 
 def band_label(
-    method: str, block_length: int | np.ndarray, confidence: float = 0.95, interval: str = "t"
+    method: str,
+    block_length: int | np.ndarray,
+    confidence: float = 0.95,
+    interval: str = "t",
+    over: str = "origins",
 ) -> str:
     """How a chart legend and the intervals table name a band over origins.
 
@@ -168,7 +172,7 @@ def band_label(
     >>> band_label("iid", 1, 0.9)
     '90% i.i.d. bootstrap t over origins'
     """
-    text = f"{100 * confidence:g}% {METHOD_LABELS[method]} {interval} over origins"
+    text = f"{100 * confidence:g}% {METHOD_LABELS[method]} {interval} over {over}"
     if method == "iid":
         return text
     lengths = np.atleast_1d(np.asarray(block_length))

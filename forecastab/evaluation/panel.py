@@ -95,11 +95,7 @@ def _evaluate_each_series(
     names = list(data.series_ids)
     workers = _series_workers(forecaster, len(names))
     if workers == 1:
-        per_series = {}
-        for name in names:
-            series = data.series_data(name)
-            per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
-        return per_series
+        return {name: _evaluate_series(forecaster, data.series_data(name), options) for name in names}
     from forecastab.baselines.base import BaselineWarning, run_tasks
 
     single = copy.deepcopy(forecaster)
@@ -120,8 +116,7 @@ def _evaluate_each_series(
         if result.error is None:
             per_series[name] = result.output
         else:  # rerun here so the real exception, with its type, reaches the caller
-            series = data.series_data(name)
-            per_series[name] = evaluate(_for_series(forecaster, series), series, **options)
+            per_series[name] = _evaluate_series(forecaster, data.series_data(name), options)
     return per_series
 
 
@@ -136,7 +131,8 @@ def _series_workers(forecaster: Any, n_series: int) -> int:
 
 
 def _evaluate_series(forecaster: Any, series: Any, options: dict[str, Any]) -> Evaluation:
-    """One series' evaluation in a worker: the baseline fitted on its training rows first."""
+    """One series' evaluation (a baseline fitted on its training rows first); also what a
+    worker process runs."""
     return evaluate(_for_series(forecaster, series), series, **options)
 
 
@@ -167,16 +163,19 @@ def origin_steps(per_series: dict[str, Evaluation]) -> np.ndarray | None:
     ).astype(np.int64)
 
 
+def origin_series(per_series: dict[str, Evaluation]) -> np.ndarray:
+    """The id of each pooled origin, in the order the panel's arrays concatenate them."""
+    counts = [len(e.origins) for e in per_series.values()]
+    return np.repeat(np.array(list(per_series), dtype=str), counts)
+
+
 def panel_layout(per_series: dict[str, Evaluation]) -> Any:
     """The :class:`~forecastab.evaluation.compare.PanelLayout` of a panel's pooled origins, or
     None when the series share no time grid."""
     from forecastab.evaluation.compare import PanelLayout
 
     steps = origin_steps(per_series)
-    if steps is None:
-        return None
-    counts = [len(e.origins) for e in per_series.values()]
-    return PanelLayout(np.repeat(np.array(list(per_series), dtype=str), counts), steps)
+    return None if steps is None else PanelLayout(origin_series(per_series), steps)
 
 
 def _linear(values: Any) -> np.ndarray:
@@ -239,9 +238,7 @@ def _series_bootstrap(
             steps = np.arange(1, len(band.lower) + 1)
             bounds = pd.DataFrame({"step": steps, "lower": band.lower, "upper": band.upper})
             over_time = (
-                band_label(method, band.block_length, confidence).replace(
-                    "over origins", "over time"
-                )
+                band_label(method, band.block_length, confidence, over="time")
                 + f", {count} series summed per time"
             )
             frames.append(rows.merge(bounds, on="step").assign(band=over_time))

@@ -96,21 +96,19 @@ def panel_arrays(evaluation: Any) -> dict[str, np.ndarray]:
     steps on the grid every series shares), for the paired test of the aggregate; none for one
     series. ``origin_steps`` is left out when the series' timestamps do not fall on one grid
     (same frequency, different phases): the comparison then says so."""
-    from forecastab.evaluation.panel import origin_steps
+    from forecastab.evaluation.panel import origin_series, origin_steps
 
     per_series = getattr(evaluation, "per_series", None)
     if not per_series:
         return {}
-    ids = list(per_series)
-    counts = [len(e.origins) for e in per_series.values()]
-    arrays = {"series": np.repeat(np.array(ids, dtype=str), counts)}
+    arrays = {"series": origin_series(per_series)}
     steps = origin_steps(per_series)
     if steps is not None:
         arrays["origin_steps"] = steps
     return arrays
 
 
-def panel_layout(row: Any) -> Any:
+def saved_layout(row: Any) -> Any:
     """The :class:`~forecastab.evaluation.compare.PanelLayout` of a saved panel run, else None.
 
     Raises:
@@ -134,7 +132,7 @@ def _stride_and_panel(row: Any) -> tuple[int, Any]:
     """The evaluation stride of a saved run's origins and its panel layout (None: one series)."""
     from forecastab.evaluation.compare import stride_of
 
-    layout = panel_layout(row)
+    layout = saved_layout(row)
     if layout is not None:
         return 1, layout  # the panel's stride comes from its layout
     return stride_of(row.origins), None

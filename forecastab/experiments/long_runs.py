@@ -82,8 +82,8 @@ def record_long_run(
             }
         )
         columns = [LONG_RUN_COLUMNS[0], "series", *LONG_RUN_COLUMNS[1:]]
-        shown, result = next(iter(results.items()))
-        shown = f", series {shown}"
+        first, result = next(iter(results.items()))  # the chart's series
+        shown = f", series {first}"
     row = pd.DataFrame(rows)[columns]
     atomic_write(
         run_dir / LONG_RUN, row.to_csv(index=False, float_format="%.6g", lineterminator="\n")
