@@ -27,6 +27,7 @@ table, never silently.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import hashlib
 import io
@@ -370,14 +371,22 @@ def load(folder: Path | None = None) -> pd.DataFrame:
 
 
 def lyapunov_time_steps(folder: Path | None = None) -> dict[str, float]:
-    """System name -> samples per Lyapunov time ``1 / (lambda_max * sample_dt)``."""
+    """System name -> samples per Lyapunov time ``1 / (lambda_max * sample_dt)``.
+
+    Read once per version of the systems file (evaluation asks for it once per series)."""
     if folder is None:
         from forecastab.data.registry import datasets_dir
 
         folder = datasets_dir()
+    path = Path(folder) / SYSTEMS_FILE
+    return dict(_lyapunov_table(str(path.parent), path.stat().st_mtime_ns))
+
+
+@functools.cache
+def _lyapunov_table(folder: str, modified_ns: int) -> tuple[tuple[str, float], ...]:
     systems = read_systems(Path(folder))
     kept = systems[systems["failed"] == ""]
-    return {str(k): float(v) for k, v in kept["lyapunov_time_steps"].items()}
+    return tuple((str(k), float(v)) for k, v in kept["lyapunov_time_steps"].items())
 
 
 def main(argv: list[str] | None = None) -> int:
